@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// The `synod` command. Exit codes: 0 ok, 1 a failing verdict, 2 bad usage or input.
+
+import { Command, CommanderError } from 'commander';
+import { UsageError, EXIT_USAGE } from './errors.js';
+
+const program = new Command()
+  .name('synod')
+  .description('A consensus toolkit: Raft, Paxos, Multi-Paxos, 2PC, 3PC and Paxos Commit, a deterministic simulator and a linearizability checker.')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+async function main(argv: readonly string[]): Promise<number> {
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end through here with exit code 0.
+      return err.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`synod: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+}
+
+process.exitCode = await main(process.argv);
