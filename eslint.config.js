@@ -40,7 +40,7 @@ const pureRules = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'web/dist/', 'data/', 'test-artifacts/', '**/*.js', '**/*.mjs'] },
+  { ignores: ['dist/', 'dist-*/', 'node_modules/', 'web/dist/', 'data/', 'test-artifacts/', '**/*.js', '**/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -3,6 +3,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { UsageError, EXIT_USAGE } from './errors.js';
+import { registerAll } from './commands.js';
 
 const program = new Command()
   .name('synod')
@@ -10,6 +11,7 @@ const program = new Command()
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
+registerAll(program);
 
 async function main(argv: readonly string[]): Promise<number> {
   try {

@@ -1,0 +1,10 @@
+// Every subcommand of `synod`, one module each. Each module exports
+// `register(program)` and adds its command with its own --help.
+import type { Command } from 'commander';
+import { register as registerCheck } from './check.js';
+import { register as registerSim } from './sim.js';
+
+export function registerAll(program: Command): void {
+  registerCheck(program);
+  registerSim(program);
+}

@@ -1,0 +1,20 @@
+// The protocols the simulator can run, by name. Each protocol issue adds its
+// spec here.
+import type { ProtocolSpec } from './protocol.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnySpec = ProtocolSpec<any, any, any, any>;
+
+const specs: AnySpec[] = [];
+
+export function protocolNames(): string[] {
+  return specs.map((s) => s.name);
+}
+
+export function findProtocol(name: string): AnySpec | undefined {
+  return specs.find((s) => s.name === name);
+}
+
+export function allProtocols(): readonly AnySpec[] {
+  return specs;
+}
