@@ -4,9 +4,11 @@ import type { Command } from 'commander';
 import { register as registerCheck } from './check.js';
 import { register as registerSim } from './sim.js';
 import { register as registerStart } from './start.js';
+import { register as registerClient } from './client-commands.js';
 
 export function registerAll(program: Command): void {
   registerCheck(program);
   registerSim(program);
   registerStart(program);
+  registerClient(program);
 }

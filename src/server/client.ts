@@ -1,0 +1,122 @@
+// A small etcd v3 client on @grpc/grpc-js, for synod's own client commands
+// (`synod put/get/del/txn/member list/endpoint ...`) and for tests. Any etcd
+// client works against synod; this one exists so the CLI needs no other tool.
+
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+
+const PROTO_DIR = fileURLToPath(new URL('../../../proto', import.meta.url));
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Any = any;
+
+let cached: Any;
+function services(): Any {
+  if (cached === undefined) {
+    const def = protoLoader.loadSync('etcdserverpb/rpc.proto', {
+      includeDirs: [PROTO_DIR],
+      keepCase: true,
+      longs: String,
+      enums: String,
+      bytes: Buffer,
+      defaults: true,
+      oneofs: true,
+    });
+    cached = (grpc.loadPackageDefinition(def) as Any).etcdserverpb;
+  }
+  return cached;
+}
+
+export interface ClientOptions {
+  /** host:port or http://host:port, tried in order until one answers. */
+  readonly endpoints: readonly string[];
+  readonly dialTimeoutMs?: number;
+  readonly commandTimeoutMs?: number;
+}
+
+export class EtcdClientError extends Error {
+  override readonly name = 'EtcdClientError';
+  constructor(message: string, readonly code: number | undefined) {
+    super(message);
+  }
+}
+
+/** Retry on another endpoint only where the request cannot have taken effect. */
+const RETRY_ELSEWHERE = new Set([grpc.status.UNAVAILABLE]);
+
+export function normalizeEndpoint(e: string): string {
+  const s = e.trim().replace(/^https?:\/\//, '').replace(/\/$/, '');
+  if (!/^[^:/\s]+:\d+$/.test(s)) throw new EtcdClientError(`endpoint '${e}' is not host:port`, undefined);
+  return s;
+}
+
+export class EtcdClient {
+  readonly endpoints: readonly string[];
+  private readonly clients = new Map<string, Record<string, Any>>();
+  private readonly commandTimeoutMs: number;
+
+  constructor(opts: ClientOptions) {
+    if (opts.endpoints.length === 0) throw new EtcdClientError('no endpoints given', undefined);
+    this.endpoints = opts.endpoints.map(normalizeEndpoint);
+    this.commandTimeoutMs = opts.commandTimeoutMs ?? 5000;
+  }
+
+  private stub(endpoint: string, service: string): Any {
+    let perEndpoint = this.clients.get(endpoint);
+    if (perEndpoint === undefined) {
+      perEndpoint = {};
+      this.clients.set(endpoint, perEndpoint);
+    }
+    let s = perEndpoint[service];
+    if (s === undefined) {
+      const Ctor = services()[service];
+      s = new Ctor(endpoint, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 << 20 });
+      perEndpoint[service] = s;
+    }
+    return s;
+  }
+
+  /** One unary call at one endpoint. */
+  callAt(endpoint: string, service: string, method: string, request: unknown): Promise<Any> {
+    const stub = this.stub(endpoint, service);
+    return new Promise((resolve, reject) => {
+      const deadline = new Date(Date.now() + this.commandTimeoutMs);
+      stub[method](request, { deadline }, (err: grpc.ServiceError | null, res: unknown) => {
+        if (err) reject(new EtcdClientError(`${endpoint}: ${err.details || err.message}`, err.code));
+        else resolve(res);
+      });
+    });
+  }
+
+  /** A unary call at the first endpoint that is available. */
+  async call(service: string, method: string, request: unknown): Promise<Any> {
+    let last: unknown;
+    for (const e of this.endpoints) {
+      try {
+        return await this.callAt(e, service, method, request);
+      } catch (err) {
+        last = err;
+        if (!(err instanceof EtcdClientError) || err.code === undefined || !RETRY_ELSEWHERE.has(err.code)) throw err;
+      }
+    }
+    throw last;
+  }
+
+  close(): void {
+    for (const perEndpoint of this.clients.values()) for (const s of Object.values(perEndpoint)) s.close();
+    this.clients.clear();
+  }
+}
+
+/** etcd's "prefix" range end: the key with its last byte incremented (all keys when the prefix is empty). */
+export function prefixEnd(key: Buffer): Buffer {
+  const end = Buffer.from(key);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if ((end[i] as number) < 0xff) {
+      end[i] = (end[i] as number) + 1;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return Buffer.from([0]);
+}
