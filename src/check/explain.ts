@@ -1,0 +1,103 @@
+// A readable reason why a (small) key history is not linearizable. A few
+// common shapes are named directly (a value nobody wrote, a read from the
+// future, a stale read); otherwise the explanation shows the longest legal
+// order the search found and why nothing can follow it.
+
+import type { Value } from './history.js';
+import type { Operation } from './operations.js';
+import { READ, type PreparedKey } from './prepare.js';
+import { applyOp } from './search.js';
+
+/** How event positions are named: line numbers of a file, or 1-based event numbers. */
+export interface EventNaming {
+  readonly noun: 'line' | 'event';
+  readonly number: (index: number) => number;
+}
+
+export function eventNaming(lines: readonly number[] | undefined): EventNaming {
+  if (lines === undefined) return { noun: 'event', number: (i) => i + 1 };
+  return { noun: 'line', number: (i) => lines[i] ?? i + 1 };
+}
+
+const show = (v: Value): string => JSON.stringify(v);
+
+/** "read by process 1 (lines 3–4)"; with `full`, a read shows its result: "read → 3 by ...". */
+export function describeOp(op: Operation, naming: EventNaming, full = false): string {
+  const what = op.f === 'read' ? (full && op.status === 'ok' ? `read → ${show(op.value)}` : 'read') : op.f === 'write' ? `write of ${show(op.value)}` : `cas ${show(op.expected)}→${show(op.value)}`;
+  const at = naming.number(op.invokeIndex);
+  const where = op.status === 'ok' && op.completeIndex !== null
+    ? `${naming.noun}s ${at}–${naming.number(op.completeIndex)}`
+    : `invoked at ${naming.noun} ${at}, outcome unknown`;
+  return `${what} by process ${op.process} (${where})`;
+}
+
+export function explainWitness(key: string, p: PreparedKey, deepest: readonly number[], all: readonly Operation[], naming: EventNaming): string {
+  const d = (i: number): string => describeOp(p.ops[i] as Operation, naming);
+  const reason = namedShape(p.ops, all, (op) => describeOp(op, naming)) ?? longestOrder(p, deepest, d);
+  const listed = p.ops.slice(0, 20).map((op) => `  - ${describeOp(op, naming, true)}`);
+  if (p.n > 20) listed.push(`  - ... and ${p.n - 20} more`);
+  return [
+    `Key ${JSON.stringify(key)} is not linearizable. ${reason}`,
+    `A failing sub-history of ${p.n} operation${p.n === 1 ? '' : 's'} (no order of them respects both real time and a register's semantics):`,
+    ...listed,
+  ].join('\n');
+}
+
+const retOf = (op: Operation): number => (op.status === 'ok' && op.completeIndex !== null ? op.completeIndex : Infinity);
+
+/** Operations of the whole key (other than `o`) that may set the register to `v`. */
+function settersOf(all: readonly Operation[], v: Value, o: Operation): Operation[] {
+  return all.filter((s) => s !== o && s.f !== 'read' && s.status !== 'fail' && s.value === v);
+}
+
+/**
+ * Shapes that prove a violation on their own. They are judged against every
+ * operation of the key (`all`), not only the witness, so that what they say is
+ * true of the whole history.
+ */
+function namedShape(witness: readonly Operation[], all: readonly Operation[], d: (op: Operation) => string): string | null {
+  for (const o of witness) {
+    if (o.status !== 'ok' || o.f === 'write') continue;
+    const v = o.f === 'read' ? o.value : o.expected;
+    const verb = o.f === 'read' ? 'returned' : 'expected';
+    const setters = settersOf(all, v, o);
+    const val = show(v);
+    if (v !== null && setters.length === 0) return `The ${d(o)} ${verb} ${val}, but no operation wrote ${val}.`;
+    if (v !== null && setters.every((s) => s.invokeIndex > retOf(o))) {
+      const which = setters.length === 1 ? `the only operation that wrote ${val}, the ${d(setters[0] as Operation)},` : `every operation that wrote ${val}`;
+      return `The ${d(o)} ${verb} ${val}, but ${which} began after it completed.`;
+    }
+    const stale = all.find((w) =>
+      w.status === 'ok' && w.f !== 'read' && w.value !== v && retOf(w) < o.invokeIndex && setters.every((s) => retOf(s) < w.invokeIndex));
+    if (stale !== undefined) {
+      const before = v === null ? 'and nothing set it back to null' : `after every write of ${val} had completed`;
+      return `The ${d(o)} ${verb} ${val}, a stale value: the ${d(stale)} completed before it began, ${before}.`;
+    }
+  }
+  return null;
+}
+
+function longestOrder(p: PreparedKey, deepest: readonly number[], d: (i: number) => string): string {
+  let state = 0;
+  const done = new Uint8Array(p.n);
+  for (const op of deepest) {
+    state = applyOp(p.kind[op] as number, p.a[op] as number, p.b[op] as number, state);
+    done[op] = 1;
+  }
+  let firstReturn = Infinity;
+  for (let i = 0; i < p.n; i++) if (done[i] === 0 && p.info[i] === 0) firstReturn = Math.min(firstReturn, p.ret[i] as number);
+  const lines: string[] = [];
+  lines.push(deepest.length === 0
+    ? 'No operation can take effect first:'
+    : `The longest legal order found is: ${deepest.map(d).join('; then ')}. The register then holds ${show(p.values[state] as Value)}, and:`);
+  for (let i = 0; i < p.n; i++) {
+    if (done[i] === 1 || (p.call[i] as number) > firstReturn) continue;
+    const next = applyOp(p.kind[i] as number, p.a[i] as number, p.b[i] as number, state);
+    const held = show(p.values[state] as Value);
+    const why = next >= 0
+      ? 'could go next, but no complete order follows'
+      : `cannot go next: it ${p.kind[i] === READ ? 'returned' : 'expected'} ${show(p.values[p.a[i] as number] as Value)} while the register held ${held}`;
+    lines.push(`  The ${d(i)} ${why}.`);
+  }
+  return lines.join('\n');
+}
