@@ -1,0 +1,56 @@
+// Vocabulary shared by the three atomic-commit protocols (2PC, 3PC, Paxos
+// Commit): what a client asks, what it is told, and the view every node gives
+// the simulator's invariants (atomicity, validity, decisions never change).
+
+import type { NodeId, TxId } from '../core/ids.js';
+import type { NodeView } from '../sim/protocol.js';
+
+/** A resource manager's vote (2PC's words; Paxos Commit calls them prepared/aborted). */
+export type Vote = 'yes' | 'no';
+/** The outcome of a transaction. */
+export type Outcome = 'commit' | 'abort';
+
+/** A client asks the coordinator (transaction manager) to commit `tx` over every participant. */
+export interface CommitRequest {
+  readonly type: 'begin';
+  readonly tx: TxId;
+}
+
+export type CommitReply =
+  | { readonly type: 'outcome'; readonly tx: TxId; readonly outcome: Outcome }
+  /** This node does not coordinate: the request had no effect here. */
+  | { readonly type: 'not-coordinator'; readonly tx: TxId; readonly coordinator: NodeId };
+
+/** One transaction as a participant (resource manager) sees it. */
+export interface ParticipantTxView {
+  readonly tx: string;
+  readonly participants: readonly number[];
+  readonly vote: Vote | null;
+  readonly outcome: Outcome | null;
+  /** Voted yes and does not know the outcome (2PC's "uncertain" period). */
+  readonly inDoubt: boolean;
+  /** A protocol-specific state name: 'prepared', 'pre-committed', 'committed', ... */
+  readonly state: string;
+}
+
+/** A decision taken or learned by a role other than a participant (coordinator, leader). */
+export interface RoleDecision {
+  readonly tx: string;
+  readonly outcome: Outcome;
+  readonly role: string;
+}
+
+/**
+ * The view of every commit-protocol node. `participant` is null on a node that
+ * hosts no resource manager. Arrays are rebuilt only when the node changed, so
+ * an invariant may skip a view whose arrays it has already seen (same object).
+ */
+export interface CommitView extends NodeView {
+  readonly protocol: string;
+  readonly participant: readonly ParticipantTxView[] | null;
+  readonly decisions: readonly RoleDecision[];
+}
+
+export function opposite(o: Outcome): Outcome {
+  return o === 'commit' ? 'abort' : 'commit';
+}
