@@ -1,0 +1,274 @@
+// The adapter from any replicated log (Raft, Multi-Paxos) to a key-value node:
+// writes go through the log and are answered once applied; reads are served
+// linearizably through the log's readIndex (Raft §6.4). The same class serves
+// the simulator (as a SimNode) and the server (which drives it from a process):
+// nothing here assumes simulated time or a simulated network.
+
+import { assert, assertNever } from '../core/assert.js';
+import type { Effects } from '../core/effects.js';
+import type { ClientId, LogIndex, NodeId } from '../core/ids.js';
+import type { LogOutput, Message, ReplicatedLog } from '../core/replicated-log.js';
+import type { NodeView, SimNode, SimOutput } from '../sim/protocol.js';
+import type { KvOp, KvReply, KvRequest } from './api.js';
+import { fromUtf8 } from './bytes.js';
+import type { KvCommand, RangeRequest } from './command.js';
+import { commandOf, decodeValue, readOf, readReply, writeReply } from './ops.js';
+import type { KvSnapshot } from './snapshot.js';
+import { KvStateMachine } from './state-machine.js';
+import type { KvStateMachineOptions } from './state-machine.js';
+
+export type KvLog<W, M extends Message> = ReplicatedLog<KvCommand, KvSnapshot, W, M>;
+
+export interface KvNodeOptions {
+  /** Hand the log a snapshot (log.compact) every this many applied entries; 0 or absent: never. */
+  readonly snapshotEveryEntries?: number;
+  /** The state machine to use (e.g. over a durable backend), or options for a fresh in-memory one. */
+  readonly stateMachine?: KvStateMachine | KvStateMachineOptions;
+  /** Most requests waiting at once (writes being committed, reads being confirmed); beyond it: 'busy'. */
+  readonly maxPendingRequests?: number;
+  /** How many key-values view() shows (default 32). */
+  readonly viewKeys?: number;
+  /** How many recent applied-chain hashes view() shows (default 16). */
+  readonly viewChainWindow?: number;
+  /** Protocol-specific fields merged into view() (e.g. the Raft log for its invariants). */
+  readonly extraView?: () => Readonly<Record<string, unknown>>;
+}
+
+interface PendingWrite {
+  readonly requestIds: number[];
+  readonly op: KvOp;
+  readonly client: ClientId;
+  readonly seq: number;
+  /** The log's term when proposed: a change of term means the entry may have been replaced. */
+  readonly term: number;
+}
+
+interface PendingRead {
+  readonly requestId: number;
+  readonly op: KvOp;
+  readonly range: RangeRequest;
+  /** Set once the log has confirmed the read point. */
+  index: LogIndex | null;
+}
+
+const sessionKey = (client: ClientId, seq: number): string => `${seq}\u0000${client}`;
+
+export class KvNode<W, M extends Message> implements SimNode<M, W, KvRequest, KvReply> {
+  readonly sm: KvStateMachine;
+  private readonly snapshotEvery: number;
+  private readonly maxPending: number;
+  private readonly writes = new Map<string, PendingWrite>();
+  private readonly reads = new Map<number, PendingRead>();
+  private nextCtx = 1;
+  private outbox: SimOutput<KvReply>[] = [];
+  private logBatchOpen = false;
+  private lastSnapshotIndex: number;
+  private readonly recentChain = new Map<number, string>();
+
+  constructor(
+    readonly log: KvLog<W, M>,
+    private readonly opts: KvNodeOptions = {},
+  ) {
+    this.sm = opts.stateMachine instanceof KvStateMachine ? opts.stateMachine : new KvStateMachine(opts.stateMachine);
+    this.snapshotEvery = opts.snapshotEveryEntries ?? 0;
+    this.maxPending = opts.maxPendingRequests ?? 10_000;
+    this.lastSnapshotIndex = this.sm.appliedIndex;
+  }
+
+  /**
+   * A node restarted after a crash: `log` comes from the protocol's own recover
+   * (from its durable writes). The log re-delivers what it had committed (a
+   * 'restore' of its latest snapshot first, then 'committed' entries); entries
+   * at or below the state machine's applied index (a durable backend keeps it)
+   * are skipped, so replay is idempotent.
+   */
+  static recover<W, M extends Message>(log: KvLog<W, M>, opts: KvNodeOptions = {}): KvNode<W, M> {
+    return new KvNode(log, opts);
+  }
+
+  get id(): NodeId {
+    return this.log.id;
+  }
+
+  tick(): void {
+    this.log.tick();
+  }
+
+  step(from: NodeId, msg: M): void {
+    this.log.step(from, msg);
+  }
+
+  request(requestId: number, req: KvRequest): void {
+    const reply = (r: KvReply): void => void this.outbox.push({ type: 'reply', requestId, reply: r });
+    if (this.writes.size + this.reads.size >= this.maxPending) return reply({ ok: false, error: 'busy' });
+    const range = readOf(req.op);
+    if (range !== null) return this.startRead(requestId, req.op, range, reply);
+    const cmd = commandOf(req);
+    assert(cmd !== null, 'kv: an op is either a read or a write');
+    if (cmd.seq < 1) {
+      return reply({ ok: false, error: 'rejected', code: 'invalid', message: 'synod: a write through the log needs seq >= 1 (the session matches its reply)' });
+    }
+    const invalid = this.sm.validate(cmd);
+    if (invalid) return reply({ ok: false, error: 'rejected', code: invalid.code, message: invalid.message });
+    const saved = this.sm.savedResult(cmd.client, cmd.seq);
+    if (saved !== undefined) return reply(writeReply(req.op, saved));
+    const key = sessionKey(cmd.client, cmd.seq);
+    const waiting = this.writes.get(key);
+    if (waiting !== undefined) return void waiting.requestIds.push(requestId);
+    const proposed = this.log.propose(cmd);
+    if (!proposed.ok) {
+      if (proposed.reason === 'not-leader') return reply({ ok: false, error: 'not-leader', leader: proposed.leader });
+      if (proposed.reason === 'transferring') return reply({ ok: false, error: 'not-leader', leader: null });
+      return reply({ ok: false, error: 'busy' });
+    }
+    this.writes.set(key, { requestIds: [requestId], op: req.op, client: cmd.client, seq: cmd.seq, term: this.log.status().term });
+  }
+
+  private startRead(requestId: number, op: KvOp, range: RangeRequest, reply: (r: KvReply) => void): void {
+    const invalid = this.sm.validateRange(range);
+    if (invalid) return reply({ ok: false, error: 'rejected', code: invalid.code, message: invalid.message });
+    const ctx = this.nextCtx++;
+    this.reads.set(ctx, { requestId, op, range, index: null });
+    this.log.readIndex(ctx);
+  }
+
+  ready(): Effects<W, M, SimOutput<KvReply>> | null {
+    assert(!this.logBatchOpen, 'kv: ready() called again before advance()');
+    const fx = this.log.ready();
+    if (fx !== null) {
+      this.logBatchOpen = true;
+      for (const o of fx.outputs) this.handle(o);
+    }
+    this.failLostWrites();
+    this.serveReads();
+    const outputs = this.outbox;
+    this.outbox = [];
+    if (fx === null && outputs.length === 0) return null;
+    return { sendNow: fx?.sendNow ?? [], persist: fx?.persist ?? [], sendAfterPersist: fx?.sendAfterPersist ?? [], outputs };
+  }
+
+  advance(): void {
+    if (this.logBatchOpen) {
+      this.logBatchOpen = false;
+      this.log.advance();
+    }
+    const applied = this.sm.appliedIndex;
+    if (this.snapshotEvery > 0 && applied - this.lastSnapshotIndex >= this.snapshotEvery) {
+      this.lastSnapshotIndex = applied;
+      this.log.compact(applied, this.sm.snapshot());
+    }
+  }
+
+  private handle(o: LogOutput<KvCommand, KvSnapshot>): void {
+    switch (o.type) {
+      case 'committed':
+        return this.applyEntries(o.entries);
+      case 'read-ready': {
+        const r = this.reads.get(o.ctx);
+        if (r !== undefined) r.index = o.index;
+        return;
+      }
+      case 'read-failed': {
+        const r = this.reads.get(o.ctx);
+        if (r === undefined) return;
+        this.reads.delete(o.ctx);
+        return this.reply(r.requestId, { ok: false, error: 'not-leader', leader: o.leader });
+      }
+      case 'restore':
+        return this.restore(o.index, o.snapshot);
+      case 'event':
+        return void this.outbox.push({ type: 'event', event: o.event });
+      default:
+        return assertNever(o, 'log output');
+    }
+  }
+
+  private reply(requestId: number, reply: KvReply): void {
+    this.outbox.push({ type: 'reply', requestId, reply });
+  }
+
+  private applyEntries(entries: readonly { readonly index: LogIndex; readonly command: KvCommand | null }[]): void {
+    let first = -1;
+    for (const e of entries) {
+      // Entries at or below the applied index were applied before a restart or are inside a restored snapshot.
+      if (e.index <= this.sm.appliedIndex) continue;
+      if (first < 0) first = e.index;
+      const result = this.sm.apply(e.index, e.command);
+      this.noteChain(e.index);
+      if (e.command === null || result === null) continue;
+      const key = sessionKey(e.command.client, e.command.seq);
+      const w = this.writes.get(key);
+      if (w === undefined) continue;
+      this.writes.delete(key);
+      const reply = writeReply(w.op, result);
+      for (const id of w.requestIds) this.reply(id, reply);
+    }
+    if (first >= 0) {
+      this.outbox.push({ type: 'event', event: { kind: 'apply', detail: { from: first, to: this.sm.appliedIndex, revision: this.sm.revision } } });
+    }
+  }
+
+  private noteChain(index: number): void {
+    const window = this.opts.viewChainWindow ?? 16;
+    this.recentChain.set(index, this.sm.chain);
+    while (this.recentChain.size > window) this.recentChain.delete(this.recentChain.keys().next().value as number);
+  }
+
+  /** Raft §7: the log installed a snapshot; the state machine takes it whole. */
+  private restore(index: LogIndex, snapshot: KvSnapshot): void {
+    if (index <= this.sm.appliedIndex) return;
+    // Invariant: a snapshot handed over at index i holds the state after applying i.
+    assert(snapshot.meta.appliedIndex === index, () => `kv: snapshot for index ${index} holds ${snapshot.meta.appliedIndex}`);
+    this.sm.restore(snapshot);
+    this.lastSnapshotIndex = index;
+    this.recentChain.clear();
+    this.noteChain(index);
+    this.outbox.push({ type: 'event', event: { kind: 'restore', detail: { index, revision: this.sm.revision } } });
+    // Writes inside the snapshot are answered from the sessions it carries.
+    for (const [key, w] of this.writes) {
+      const saved = this.sm.savedResult(w.client, w.seq);
+      if (saved === undefined) continue;
+      this.writes.delete(key);
+      const reply = writeReply(w.op, saved);
+      for (const id of w.requestIds) this.reply(id, reply);
+    }
+  }
+
+  /** A leader that lost its office cannot tell whether its pending entries will commit. */
+  private failLostWrites(): void {
+    if (this.writes.size === 0) return;
+    const st = this.log.status();
+    for (const [key, w] of this.writes) {
+      if (st.role === 'leader' && st.term === w.term) continue;
+      this.writes.delete(key);
+      for (const id of w.requestIds) this.reply(id, { ok: false, error: 'unknown' });
+    }
+  }
+
+  private serveReads(): void {
+    const applied = this.sm.appliedIndex;
+    for (const [ctx, r] of this.reads) {
+      if (r.index === null || r.index > applied) continue;
+      this.reads.delete(ctx);
+      this.reply(r.requestId, readReply(r.op, this.sm.range(r.range)));
+    }
+  }
+
+  view(): NodeView {
+    const kv: Record<string, unknown> = {};
+    for (const e of this.sm.entries(this.opts.viewKeys ?? 32)) kv[fromUtf8(e.key)] = decodeValue(e.value);
+    return {
+      ...this.opts.extraView?.(),
+      ...this.log.status(),
+      applied: this.sm.appliedIndex,
+      revision: this.sm.revision,
+      compactRevision: this.sm.compactRevision,
+      appliedChain: Object.fromEntries(this.recentChain),
+      keyCount: this.sm.keyCount,
+      kv,
+      sessions: this.sm.sessionCount,
+      pendingWrites: this.writes.size,
+      pendingReads: this.reads.size,
+    };
+  }
+}

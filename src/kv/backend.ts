@@ -1,0 +1,121 @@
+// Where the key-value state lives. The state machine keeps only its index
+// (key -> revisions) and the session table in memory; every stored version
+// (value included) goes through this interface, so a durable backend (LMDB, in
+// src/storage/) can hold the data. Each applied log entry becomes exactly one
+// `KvBatch`, which the backend must apply atomically, together with the applied
+// index in `meta`: after a crash the store is exactly as of some applied entry.
+
+import type { ClientId } from '../core/ids.js';
+import type { Bytes } from './bytes.js';
+import type { KvResult } from './command.js';
+
+/** A position in the store's history: etcd's (main, sub) revision. */
+export interface Revision {
+  /** The store revision of the write transaction. */
+  readonly main: number;
+  /** The change's position inside that transaction, from 0. */
+  readonly sub: number;
+}
+
+/** One version of one key, as written at (main, sub); a tombstone marks a delete. */
+export interface StoredVersion extends Revision {
+  /** The key as a byte string (one char per byte, see bytes.ts). */
+  readonly key: string;
+  readonly createRevision: number;
+  readonly version: number;
+  readonly lease: number;
+  readonly value: Bytes;
+  readonly tombstone: boolean;
+}
+
+/** A client session: the saved results of its latest requests (see sessions.ts). */
+export interface SessionRecord {
+  readonly client: ClientId;
+  /** The log index that last used the session; least recently used sessions are evicted first. */
+  readonly lastUsed: number;
+  /** Requests with seq <= floor whose result is no longer kept are refused as stale. */
+  readonly floor: number;
+  readonly results: readonly (readonly [seq: number, result: KvResult])[];
+}
+
+export interface KvMeta {
+  /** The last log index applied. */
+  readonly appliedIndex: number;
+  /** The store revision (etcd's header.revision). */
+  readonly revision: number;
+  /** Reads below this revision fail with 'compacted'. */
+  readonly compactRevision: number;
+  /** A hash chain over every applied command, for State Machine Safety checks ('' when disabled). */
+  readonly chain: string;
+}
+
+/** The mutations one applied log entry makes. Apply all of it, or none. */
+export interface KvBatch {
+  readonly meta: KvMeta;
+  /** New versions, in revision order. */
+  readonly put: readonly StoredVersion[];
+  /** Versions dropped by a compaction. */
+  readonly remove: readonly Revision[];
+  /** Sessions created or changed (whole records). */
+  readonly sessions: readonly SessionRecord[];
+  /** Sessions evicted from the table. */
+  readonly evicted: readonly ClientId[];
+}
+
+/** Everything the store holds: what a snapshot carries and what a backend loads on start. */
+export interface KvState {
+  readonly meta: KvMeta;
+  /** Every retained version, in revision order. */
+  readonly versions: readonly StoredVersion[];
+  /** Every session, in any order (the table orders them by lastUsed). */
+  readonly sessions: readonly SessionRecord[];
+}
+
+export const EMPTY_META: KvMeta = { appliedIndex: 0, revision: 1, compactRevision: 0, chain: '' };
+
+/**
+ * The storage interface. Reads are synchronous (an LMDB read is). Writes come
+ * only through `apply` (one per applied entry) and `reset` (install a snapshot).
+ */
+export interface KvBackend {
+  /** The version stored at `rev`, if retained. */
+  get(rev: Revision): StoredVersion | undefined;
+  /** Atomically: add `put`, drop `remove`, upsert `sessions`, drop `evicted`, set `meta`. */
+  apply(batch: KvBatch): void;
+  /** The whole state, to rebuild the in-memory index on start. */
+  load(): KvState;
+  /** Replace the whole state (a snapshot install), atomically. */
+  reset(state: KvState): void;
+}
+
+const revKey = (r: Revision): string => `${r.main}.${r.sub}`;
+
+/** The in-memory backend: the simulator's and the tests'. */
+export class MemoryBackend implements KvBackend {
+  private versions = new Map<string, StoredVersion>();
+  private sessions = new Map<ClientId, SessionRecord>();
+  private meta: KvMeta = EMPTY_META;
+
+  get(rev: Revision): StoredVersion | undefined {
+    return this.versions.get(revKey(rev));
+  }
+
+  apply(batch: KvBatch): void {
+    for (const v of batch.put) this.versions.set(revKey(v), v);
+    for (const r of batch.remove) this.versions.delete(revKey(r));
+    for (const s of batch.sessions) this.sessions.set(s.client, s);
+    for (const c of batch.evicted) this.sessions.delete(c);
+    this.meta = batch.meta;
+  }
+
+  load(): KvState {
+    const versions = [...this.versions.values()].sort((a, b) => a.main - b.main || a.sub - b.sub);
+    return { meta: this.meta, versions, sessions: [...this.sessions.values()] };
+  }
+
+  reset(state: KvState): void {
+    this.versions = new Map(state.versions.map((v) => [revKey(v), v]));
+    this.sessions = new Map(state.sessions.map((s) => [s.client, s]));
+    this.meta = state.meta;
+  }
+}

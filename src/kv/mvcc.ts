@@ -1,0 +1,147 @@
+// The MVCC store (etcd's mvcc package, in miniature): a revision that grows by
+// one per write transaction, versions per key, reads at any revision not yet
+// compacted. Writes go through a `Writer`, one per applied log entry, whose
+// changes become one `KvBatch` for the backend.
+
+import { assert } from '../core/assert.js';
+import type { KvBackend, Revision, StoredVersion } from './backend.js';
+import { fromByteString, toByteString } from './bytes.js';
+import type { Bytes } from './bytes.js';
+import { ERROR_MESSAGES, kvError } from './command.js';
+import type { DeleteRangeResponse, KeyValue, KvError, PutRequest, PutResponse, DeleteRangeRequest } from './command.js';
+import { entryOf, MvccIndex } from './mvcc-index.js';
+import type { IndexEntry } from './mvcc-index.js';
+import { toInterval } from './range.js';
+import type { Interval } from './range.js';
+
+const EMPTY = new Uint8Array(0);
+
+/** The changes of one write transaction, not yet in the backend. */
+export class Writer {
+  readonly main: number;
+  private sub = 0;
+  readonly put: StoredVersion[] = [];
+  private readonly pending = new Map<string, StoredVersion>();
+
+  constructor(readonly store: MvccStore) {
+    this.main = store.revision + 1;
+  }
+
+  get changed(): boolean {
+    return this.sub > 0;
+  }
+
+  /** The revision reads see: the new one once this transaction has written (etcd: rev+1 when changes exist). */
+  get readRevision(): number {
+    return this.changed ? this.main : this.store.revision;
+  }
+
+  pendingVersion(rev: Revision): StoredVersion | undefined {
+    return rev.main === this.main ? this.pending.get(`${rev.sub}`) : undefined;
+  }
+
+  add(v: Omit<StoredVersion, 'main' | 'sub'>): StoredVersion {
+    const stored: StoredVersion = { ...v, main: this.main, sub: this.sub++ };
+    this.put.push(stored);
+    this.pending.set(`${stored.sub}`, stored);
+    this.store.index.append(stored.key, entryOf(stored));
+    return stored;
+  }
+
+  /** Takes every change back out of the index (the transaction failed). */
+  abort(): void {
+    for (let i = this.put.length - 1; i >= 0; i--) this.store.index.popLast((this.put[i] as StoredVersion).key);
+    this.put.length = 0;
+    this.pending.clear();
+    this.sub = 0;
+  }
+}
+
+export class MvccStore {
+  readonly index = new MvccIndex();
+  revision = 1;
+  compactRevision = 0;
+
+  constructor(readonly backend: KvBackend) {}
+
+  /** Rebuilds the index from stored versions (in revision order). */
+  load(versions: readonly StoredVersion[], revision: number, compactRevision: number): void {
+    this.index.clear();
+    for (const v of versions) this.index.append(v.key, entryOf(v));
+    this.revision = revision;
+    this.compactRevision = compactRevision;
+  }
+
+  /** Full key-value of an index entry; the value from the backend or from the open writer. */
+  keyValue(key: string, e: IndexEntry, w: Writer | null, withValue = true): KeyValue {
+    let value: Bytes = EMPTY;
+    if (withValue) {
+      const stored = w?.pendingVersion(e) ?? this.backend.get(e);
+      // Invariant: every indexed version is in the backend or in the open writer.
+      assert(stored !== undefined, () => `mvcc: version ${e.main}.${e.sub} missing from the backend`);
+      value = stored.value;
+    }
+    return { key: fromByteString(key), createRevision: e.createRevision, modRevision: e.main, version: e.version, value, lease: e.lease };
+  }
+
+  /** Checks a read revision (0 or less: current) against compaction; etcd's rangeKeys rules. */
+  readAt(requested: number | undefined, w: Writer | null): number | KvError {
+    const current = w?.readRevision ?? this.revision;
+    const rev = requested ?? 0;
+    if (rev > this.revision) return kvError('future-revision', ERROR_MESSAGES['future-revision']);
+    if (rev <= 0) return current;
+    if (rev < this.compactRevision) return kvError('compacted', ERROR_MESSAGES.compacted);
+    return rev;
+  }
+
+  /** Keys live at `rev` within `iv`, ascending, with their index entries. */
+  *liveIn(iv: Interval, rev: number): Generator<readonly [string, IndexEntry]> {
+    for (const k of this.index.keysIn(iv)) {
+      const e = this.index.at(k, rev);
+      if (e !== undefined && !e.tombstone) yield [k, e];
+    }
+  }
+
+  put(req: PutRequest, w: Writer): PutResponse | KvError {
+    const key = toByteString(req.key);
+    const prev = this.index.latest(key);
+    const ignore = req.ignoreValue === true || req.ignoreLease === true;
+    if (ignore && prev === undefined) return kvError('key-not-found', ERROR_MESSAGES['key-not-found']);
+    const prevKv = prev === undefined ? undefined : this.keyValue(key, prev, w);
+    w.add({
+      key,
+      createRevision: prev?.createRevision ?? w.main,
+      version: (prev?.version ?? 0) + 1,
+      lease: req.ignoreLease === true && prev ? prev.lease : (req.lease ?? 0),
+      value: req.ignoreValue === true && prevKv ? prevKv.value : req.value,
+      tombstone: false,
+    });
+    return req.prevKv === true && prevKv !== undefined ? { type: 'put', prevKv } : { type: 'put' };
+  }
+
+  deleteRange(req: DeleteRangeRequest, w: Writer): DeleteRangeResponse {
+    const found = [...this.liveIn(toInterval(req), w.readRevision)];
+    const prevKvs: KeyValue[] = [];
+    for (const [key, e] of found) {
+      if (req.prevKv === true) prevKvs.push(this.keyValue(key, e, w));
+      w.add({ key, createRevision: 0, version: 0, lease: 0, value: EMPTY, tombstone: true });
+    }
+    return { type: 'delete-range', deleted: found.length, prevKvs };
+  }
+
+  /** etcd's Compact: drop history below `rev`; the revision does not move. */
+  compact(rev: number): Revision[] | KvError {
+    if (rev <= this.compactRevision) return kvError('compacted', ERROR_MESSAGES.compacted);
+    if (rev > this.revision) return kvError('future-revision', ERROR_MESSAGES['future-revision']);
+    this.compactRevision = rev;
+    return this.index.compact(rev);
+  }
+
+  /** Ends a write transaction: the revision moves by one if anything changed. */
+  commit(w: Writer): void {
+    if (w.changed) {
+      assert(w.main === this.revision + 1, 'mvcc: writers must commit in order');
+      this.revision = w.main;
+    }
+  }
+}

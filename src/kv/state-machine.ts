@@ -1,0 +1,216 @@
+// The replicated key-value state machine: applies committed KvCommands in log
+// order with etcd v3 MVCC semantics and exactly-once client sessions. Pure and
+// deterministic: every replica that applies the same entries holds the same
+// state and returns the same results. Storage is behind `KvBackend`.
+
+import { assert, assertNever } from '../core/assert.js';
+import type { ClientId, LogIndex } from '../core/ids.js';
+import type { KvBackend, KvBatch, KvMeta, Revision, SessionRecord } from './backend.js';
+import { MemoryBackend } from './backend.js';
+import { ERROR_MESSAGES, kvError } from './command.js';
+import type { KeyValue, KvCommand, KvResponse, KvResult, KvError, RangeRequest, KvWriteOp } from './command.js';
+import { executeRange, executeTxn, isError } from './execute.js';
+import { chainHash } from './fingerprint.js';
+import { DEFAULT_LIMITS } from './limits.js';
+import type { KvLimits } from './limits.js';
+import { Writer, MvccStore } from './mvcc.js';
+import { DEFAULT_SESSION_LIMITS, SessionTable } from './sessions.js';
+import type { SessionChange, SessionLimits } from './sessions.js';
+import { SNAPSHOT_FORMAT } from './snapshot.js';
+import type { KvSnapshot } from './snapshot.js';
+import { validateCommand, validateOp, validateRange } from './validate.js';
+
+export interface KvStateMachineOptions {
+  /** Defaults to a fresh MemoryBackend. A backend with state resumes from it. */
+  readonly backend?: KvBackend;
+  readonly limits?: Partial<KvLimits>;
+  /** Must be the same on every replica: eviction decides results. */
+  readonly sessions?: Partial<SessionLimits>;
+  /** Keep the hash chain over applied commands (default true). */
+  readonly fingerprint?: boolean;
+}
+
+export class KvStateMachine {
+  readonly limits: KvLimits;
+  private readonly backend: KvBackend;
+  private readonly store: MvccStore;
+  private readonly sessions: SessionTable;
+  private readonly fingerprint: boolean;
+  private applied = 0;
+  private chainValue = '';
+
+  constructor(opts: KvStateMachineOptions = {}) {
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.backend = opts.backend ?? new MemoryBackend();
+    this.store = new MvccStore(this.backend);
+    this.sessions = new SessionTable({ ...DEFAULT_SESSION_LIMITS, ...opts.sessions });
+    this.fingerprint = opts.fingerprint ?? true;
+    this.reload();
+  }
+
+  /** Rebuilds the in-memory index and sessions from the backend. */
+  private reload(): void {
+    const state = this.backend.load();
+    this.store.load(state.versions, state.meta.revision, state.meta.compactRevision);
+    this.sessions.load(state.sessions);
+    this.applied = state.meta.appliedIndex;
+    this.chainValue = state.meta.chain;
+  }
+
+  get appliedIndex(): LogIndex {
+    return this.applied as LogIndex;
+  }
+  get revision(): number {
+    return this.store.revision;
+  }
+  get compactRevision(): number {
+    return this.store.compactRevision;
+  }
+  /** The hash chain over applied commands through `appliedIndex` ('' when disabled or nothing applied). */
+  get chain(): string {
+    return this.chainValue;
+  }
+  /** Keys that exist now. */
+  get keyCount(): number {
+    return this.store.index.liveKeys;
+  }
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** The saved result of (client, seq), if that request was applied and is still remembered. */
+  savedResult(client: ClientId, seq: number): KvResult | undefined {
+    if (seq === 0) return undefined;
+    const l = this.sessions.lookup(client, seq);
+    return l.kind === 'saved' ? l.result : undefined;
+  }
+
+  /** Checks a read before it is served; null when it is acceptable. */
+  validateRange(req: RangeRequest): KvError | null {
+    return validateRange(req, this.limits);
+  }
+
+  /** Checks a command before it is proposed; null when it is acceptable. */
+  validate(cmd: KvCommand): KvError | null {
+    return validateCommand(cmd, this.limits);
+  }
+
+  /**
+   * Applies the committed entry at `index` (exactly appliedIndex + 1). A null
+   * command (the log's own no-op or configuration entry) only advances the
+   * applied index. Returns the command's result, or null for a null command.
+   */
+  apply(index: LogIndex, command: KvCommand | null): KvResult | null {
+    // Invariant: entries are applied in log order, each once (Raft §5.3).
+    assert(index === this.applied + 1, () => `kv: applying index ${index} after ${this.applied}`);
+    if (this.fingerprint) this.chainValue = chainHash(this.chainValue, index, command);
+    this.applied = index;
+    if (command === null) {
+      this.backend.apply(this.batch([], [], null));
+      return null;
+    }
+    if (command.seq > 0) {
+      const seen = this.sessions.lookup(command.client, command.seq);
+      if (seen.kind === 'saved') {
+        this.backend.apply(this.batch([], [], this.sessions.touch(command.client, index)));
+        return seen.result;
+      }
+      if (seen.kind === 'stale') {
+        this.backend.apply(this.batch([], [], this.sessions.touch(command.client, index)));
+        return this.failure(kvError('stale-sequence', ERROR_MESSAGES['stale-sequence']));
+      }
+    }
+    const w = new Writer(this.store);
+    const { result, removed } = this.execute(command.op, w);
+    const change = command.seq > 0 ? this.sessions.save(command.client, command.seq, result, index) : null;
+    this.backend.apply(this.batch(w.put, removed, change));
+    return result;
+  }
+
+  private failure(error: KvError): KvResult {
+    return { ok: false, revision: this.store.revision, error };
+  }
+
+  private execute(op: KvWriteOp, w: Writer): { result: KvResult; removed: Revision[] } {
+    const invalid = validateOp(op, this.limits);
+    if (invalid) return { result: this.failure(invalid), removed: [] };
+    let response: KvResponse | KvError;
+    let removed: Revision[] = [];
+    switch (op.type) {
+      case 'put':
+        response = this.store.put(op, w);
+        break;
+      case 'delete-range':
+        response = this.store.deleteRange(op, w);
+        break;
+      case 'txn':
+        response = executeTxn(this.store, op, w);
+        break;
+      case 'compact': {
+        const r = this.store.compact(op.revision);
+        if (Array.isArray(r)) [removed, response] = [r, { type: 'compact' }];
+        else response = r;
+        break;
+      }
+      default:
+        return assertNever(op, 'kv write op');
+    }
+    if (isError(response)) {
+      w.abort();
+      return { result: this.failure(response), removed: [] };
+    }
+    this.store.commit(w);
+    return { result: { ok: true, revision: this.store.revision, response }, removed };
+  }
+
+  private batch(put: KvBatch['put'], remove: readonly Revision[], change: SessionChange | null): KvBatch {
+    return {
+      meta: this.meta(),
+      put,
+      remove,
+      sessions: change ? [change.upsert] : [],
+      evicted: change ? change.evicted : [],
+    };
+  }
+
+  private meta(): KvMeta {
+    return { appliedIndex: this.applied, revision: this.store.revision, compactRevision: this.store.compactRevision, chain: this.chainValue };
+  }
+
+  /** A read of the current state (serve linearizable reads only once appliedIndex >= the read index). */
+  range(req: RangeRequest): KvResult {
+    const invalid = validateRange(req, this.limits);
+    if (invalid) return this.failure(invalid);
+    const r = executeRange(this.store, req, null);
+    return isError(r) ? this.failure(r) : { ok: true, revision: this.store.revision, response: r };
+  }
+
+  /** Key-values that exist now, in key order, at most `max` of them. */
+  entries(max: number): KeyValue[] {
+    const out: KeyValue[] = [];
+    for (const [k, e] of this.store.liveIn({ start: '', end: null }, this.store.revision)) {
+      if (out.length >= max) break;
+      out.push(this.store.keyValue(k, e, null));
+    }
+    return out;
+  }
+
+  snapshot(): KvSnapshot {
+    const state = this.backend.load();
+    // Invariant: the backend holds exactly what the state machine has applied.
+    assert(state.meta.appliedIndex === this.applied, 'kv: backend out of step with the state machine');
+    return { format: SNAPSHOT_FORMAT, ...state };
+  }
+
+  /** Replaces the whole state with a snapshot (Raft §7: InstallSnapshot). */
+  restore(snap: KvSnapshot): void {
+    assert(snap.format === SNAPSHOT_FORMAT, () => `kv: snapshot format ${snap.format}`);
+    this.backend.reset({ meta: snap.meta, versions: snap.versions, sessions: snap.sessions });
+    this.reload();
+  }
+
+  /** Sessions in least-recently-used-first order (for tests and debugging). */
+  sessionRecords(): SessionRecord[] {
+    return this.sessions.records();
+  }
+}
