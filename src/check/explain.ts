@@ -31,14 +31,24 @@ export function describeOp(op: Operation, naming: EventNaming, full = false): st
   return `${what} by process ${op.process} (${where})`;
 }
 
-export function explainWitness(key: string, p: PreparedKey, deepest: readonly number[], all: readonly Operation[], naming: EventNaming): string {
+export interface WitnessView {
+  readonly prepared: PreparedKey;
+  readonly deepest: readonly number[];
+  readonly cut: number;
+}
+
+export function explainWitness(key: string, witness: WitnessView, all: readonly Operation[], naming: EventNaming): string {
+  const { prepared: p, deepest } = witness;
+  const later = all.some((op) => op.invokeIndex > witness.cut)
+    ? ` Operations invoked after ${naming.noun} ${naming.number(witness.cut)} are left out: they cannot take effect before it, and linearizability is prefix-closed.`
+    : '';
   const d = (i: number): string => describeOp(p.ops[i] as Operation, naming);
   const reason = namedShape(p.ops, all, (op) => describeOp(op, naming)) ?? longestOrder(p, deepest, d);
   const listed = p.ops.slice(0, 20).map((op) => `  - ${describeOp(op, naming, true)}`);
   if (p.n > 20) listed.push(`  - ... and ${p.n - 20} more`);
   return [
     `Key ${JSON.stringify(key)} is not linearizable. ${reason}`,
-    `A failing sub-history of ${p.n} operation${p.n === 1 ? '' : 's'} (no order of them respects both real time and a register's semantics):`,
+    `A failing sub-history of ${p.n} operation${p.n === 1 ? '' : 's'} (no order of them respects both real time and a register's semantics).${later}`,
     ...listed,
   ].join('\n');
 }
@@ -67,8 +77,9 @@ function namedShape(witness: readonly Operation[], all: readonly Operation[], d:
       const which = setters.length === 1 ? `the only operation that wrote ${val}, the ${d(setters[0] as Operation)},` : `every operation that wrote ${val}`;
       return `The ${d(o)} ${verb} ${val}, but ${which} began after it completed.`;
     }
-    const stale = all.find((w) =>
-      w.status === 'ok' && w.f !== 'read' && w.value !== v && retOf(w) < o.invokeIndex && setters.every((s) => retOf(s) < w.invokeIndex));
+    const overwrote = (w: Operation): boolean =>
+      w.status === 'ok' && w.f !== 'read' && w.value !== v && retOf(w) < o.invokeIndex && setters.every((s) => retOf(s) < w.invokeIndex);
+    const stale = witness.find(overwrote) ?? all.find(overwrote);
     if (stale !== undefined) {
       const before = v === null ? 'and nothing set it back to null' : `after every write of ${val} had completed`;
       return `The ${d(o)} ${verb} ${val}, a stale value: the ${d(stale)} completed before it began, ${before}.`;

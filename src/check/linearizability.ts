@@ -119,7 +119,7 @@ function illegalVerdict(history: History, key: string, ops: readonly Operation[]
   return {
     result: 'illegal',
     key,
-    explanation: explainWitness(key, witness.prepared, witness.deepest, ops, eventNaming(options.eventLines)),
+    explanation: explainWitness(key, witness, ops, eventNaming(options.eventLines)),
     subHistory: indices.map((i) => history[i] as History[number]),
     subHistoryIndices: indices,
   };

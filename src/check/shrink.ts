@@ -43,10 +43,20 @@ function original(ops: readonly Operation[]): KeyOpView[] {
   return ops.map((op) => ({ op, info: op.status !== 'ok', returnIndex: op.completeIndex ?? Infinity }));
 }
 
-/** Illegal for certain within the budget (an exhausted budget counts as "not shown illegal"). */
+/**
+ * Illegal for certain within the budget (an exhausted budget counts as "not
+ * shown illegal"). One trial may use a bounded share of the budget, so that a
+ * relaxation that makes the search hard is simply rejected.
+ */
 function illegal(views: readonly KeyOpView[], budget: SearchBudget): boolean {
   if (budget.remainingSteps <= 0 || budget.stopped) return false;
-  return searchKey(prepareKey(views), budget).type === 'illegal';
+  const cap = Math.min(budget.remainingSteps, 50_000 + 20 * views.length);
+  const trial: SearchBudget = { ...budget, remainingSteps: cap, stepsTaken: 0 };
+  const outcome = searchKey(prepareKey(views), trial).type;
+  budget.remainingSteps -= trial.stepsTaken;
+  budget.stepsTaken += trial.stepsTaken;
+  budget.stopped = trial.stopped;
+  return outcome === 'illegal';
 }
 
 /** The shortest illegal prefix: binary search over the key's event positions. */
@@ -68,10 +78,11 @@ function shortestPrefix(ops: readonly Operation[], budget: SearchBudget): number
   return positions[hi] ?? Infinity;
 }
 
-/** Delta-debugging over the ok operations: relax chunks, halving the chunk size. */
-function relaxChunks(ops: readonly Operation[], cut: number, budget: SearchBudget): Set<number> {
-  const relaxed = new Set<number>();
-  const candidates = ops.filter((op) => op.status === 'ok' && op.completeIndex !== null && op.completeIndex <= cut).map((op) => op.id);
+/**
+ * Delta-debugging over some ok operations: relax chunks, halving the chunk
+ * size, keeping each relaxation under which the key stays illegal.
+ */
+function relaxChunks(ops: readonly Operation[], cut: number, candidates: readonly number[], relaxed: Set<number>, budget: SearchBudget): void {
   for (let size = Math.max(1, candidates.length >> 1); ; size >>= 1) {
     for (let start = 0; start < candidates.length; start += size) {
       const chunk = candidates.slice(start, start + size).filter((id) => !relaxed.has(id));
@@ -79,14 +90,28 @@ function relaxChunks(ops: readonly Operation[], cut: number, budget: SearchBudge
       const trial = new Set([...relaxed, ...chunk]);
       if (illegal(viewsFor(ops, { cut, relaxed: trial }), budget)) for (const id of chunk) relaxed.add(id);
     }
-    if (size <= 1) return relaxed;
+    if (size <= 1) return;
   }
+}
+
+/**
+ * Reads first: deleting them makes later checks cheaper, and once few reads
+ * are left, a relaxed write is usually unobserved and drops out entirely.
+ */
+function relaxAll(ops: readonly Operation[], cut: number, budget: SearchBudget): Set<number> {
+  const done = ops.filter((op) => op.status === 'ok' && op.completeIndex !== null && op.completeIndex <= cut);
+  const relaxed = new Set<number>();
+  relaxChunks(ops, cut, done.filter((op) => op.f === 'read').map((op) => op.id), relaxed, budget);
+  relaxChunks(ops, cut, done.filter((op) => op.f !== 'read').map((op) => op.id), relaxed, budget);
+  return relaxed;
 }
 
 export interface Witness {
   /** The witness's operations, with their original outcomes. */
   readonly prepared: PreparedKey;
   readonly deepest: readonly number[];
+  /** The witness comes from the prefix up to this event; later invokes are left out. */
+  readonly cut: number;
 }
 
 /**
@@ -95,16 +120,16 @@ export interface Witness {
  */
 export function shrinkKey(ops: readonly Operation[], budget: SearchBudget): Witness {
   const cut = shortestPrefix(ops, budget);
-  const relaxed = relaxChunks(ops, cut, budget);
+  const relaxed = relaxAll(ops, cut, budget);
   const kept = new Set(prepareKey(viewsFor(ops, { cut, relaxed })).ops);
   const witnessOps = ops.filter((op) => kept.has(op));
   const verify: SearchBudget = { ...budget, remainingSteps: Math.max(budget.remainingSteps, 1_000_000), stopped: false, shouldStop: undefined };
   const prepared = prepareKey(original(witnessOps));
   const outcome = searchKey(prepared, verify, true);
-  if (outcome.type === 'illegal') return { prepared, deepest: outcome.deepest ?? [] };
+  if (outcome.type === 'illegal') return { prepared, deepest: outcome.deepest ?? [], cut };
   // Invariant: the relaxed form was shown illegal, so the form with the
   // original outcomes (more constrained) is illegal too.
   assert(outcome.type !== 'linearizable', 'a shrunk witness turned out linearizable');
   // The bounded re-check could not finish: report the whole key instead.
-  return { prepared: prepareKey(original(ops)), deepest: [] };
+  return { prepared: prepareKey(original(ops)), deepest: [], cut: Infinity };
 }
