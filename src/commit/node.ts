@@ -63,23 +63,22 @@ export class CommitNode<M extends Message, W> implements SimNode<M, W, CommitReq
     private readonly protocol: string,
   ) {
     this.id = id;
-    const self = this;
     this.io = {
       self: id,
-      now: () => self.ticks,
+      now: () => this.ticks,
       send: (to, msg) => {
-        self.dirty = true;
-        if (to === id) self.local.push({ from: id, msg });
-        else self.fx.send(to, msg);
+        this.dirty = true;
+        if (to === id) this.local.push({ from: id, msg });
+        else this.fx.send(to, msg);
       },
       write: (w) => {
-        self.dirty = true;
-        self.fx.write(w);
+        this.dirty = true;
+        this.fx.write(w);
       },
-      reply: (requestId, reply) => self.fx.output({ type: 'reply', requestId, reply }),
-      event: (kind, detail) => self.fx.output({ type: 'event', event: detail === undefined ? { kind } : { kind, detail } }),
+      reply: (requestId, reply) => this.fx.output({ type: 'reply', requestId, reply }),
+      event: (kind, detail) => this.fx.output({ type: 'event', event: detail === undefined ? { kind } : { kind, detail } }),
       touch: () => {
-        self.dirty = true;
+        this.dirty = true;
       },
     };
   }
