@@ -48,6 +48,10 @@ export class Inflights {
     }
   }
 
+  freeFirst(): void {
+    if (this.count > 0) this.freeTo(this.lastIndexes[this.head] as number);
+  }
+
   reset(): void {
     this.lastIndexes.length = 0;
     this.sizes.length = 0;

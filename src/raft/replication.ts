@@ -158,7 +158,13 @@ export abstract class Replication<C, S> extends RaftBase<C, S> {
       pr.readRound = m.readRound;
       this.onReadsMayProceed();
     }
-    if (pr.match < this.log.lastIndex) this.sendAppends(from);
+    if (pr.match < this.log.lastIndex) {
+      // A lost AppendEntries shows here: free one window slot and send from `next`;
+      // a follower missing the predecessor refuses it, and probing repairs the gap.
+      if (pr.state === 'replicate' && pr.inflights.full) pr.inflights.freeFirst();
+      this.sendAppend(from, true);
+      this.sendAppends(from);
+    }
   }
 
   /** Raft §5.3, §5.4.2: advance commit to the highest index on a quorum, if it is of this term. */
