@@ -8,7 +8,7 @@
 import {
   createServer, type Http2Server, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream,
 } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { EtcdHandlers } from './handlers.js';
 import { buildMethodTable, unknownMethodMessage, type MethodEntry } from './method-table.js';
 import { loadEtcdRoot } from './proto.js';
@@ -40,6 +40,14 @@ const DEFAULT_MAX_CONNECTIONS = 10_000;
 
 function ignoreError(): void {}
 
+/**
+ * A response goes out as HEADERS, DATA and trailers in separate writes; with
+ * Nagle's algorithm on, the later ones wait for the client's delayed ACK.
+ */
+function noDelay(socket: Socket): void {
+  socket.setNoDelay(true);
+}
+
 export class EtcdGrpcServer {
   readonly http2: Http2Server;
   private readonly table: Map<string, MethodEntry>;
@@ -66,6 +74,7 @@ export class EtcdGrpcServer {
     this.http2.on('stream', this.onStream.bind(this));
     this.http2.on('session', this.onSession.bind(this));
     this.http2.on('sessionError', ignoreError);
+    this.http2.on('connection', noDelay);
   }
 
   /** Starts listening; resolves with the bound address (port 0 picks a free port). */
