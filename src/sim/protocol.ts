@@ -7,6 +7,11 @@ import type { Effects } from '../core/effects.js';
 import type { NodeId } from '../core/ids.js';
 import type { Prng } from '../core/prng.js';
 import type { Message, ProtocolEvent } from '../core/replicated-log.js';
+import type { Report } from './report.js';
+import type { Scenario } from './scenario.js';
+import type { WorkloadFactory, WorkloadKind } from './workload.js';
+
+export type { WorkloadKind } from './workload.js';
 
 /** What a node reports to the host besides messages and writes. */
 export type SimOutput<Reply> =
@@ -64,13 +69,15 @@ export interface Invariant<V extends NodeView = NodeView> {
   check(views: readonly V[], event: number): string | null;
 }
 
-/** Which client workload a protocol serves. */
-export type WorkloadKind = 'kv' | 'decree' | 'transaction';
-
 export interface ProtocolSpec<M extends Message = Message, W = unknown, Req = unknown, Reply = unknown> {
   readonly name: string;
   readonly description: string;
-  readonly workload: WorkloadKind;
+  /**
+   * The client workload: a built-in one by name ('kv': clients doing
+   * read/write/cas with KvRequest/KvReply, checked for linearizability), or the
+   * protocol's own factory (see src/sim/workload.ts).
+   */
+  readonly workload: WorkloadKind | WorkloadFactory<Req, Reply>;
   /** Deliberate bugs this protocol can switch on, with what each breaks. */
   readonly mutants: Readonly<Record<string, string>>;
   /** Milliseconds of virtual time per tick. */
@@ -81,4 +88,8 @@ export interface ProtocolSpec<M extends Message = Message, W = unknown, Req = un
   recover(ctx: NodeContext, durable: readonly W[]): SimNode<M, W, Req, Reply>;
   /** Fresh invariant instances for one run. */
   invariants(): readonly Invariant[];
+  /** Named scripted fault schedules (`synod sim --scenario NAME`), see src/sim/scenario.ts. */
+  readonly scenarios?: readonly Scenario[];
+  /** Extra sections for the run summary (e.g. a message report), see src/sim/report.ts. */
+  readonly report?: () => Report;
 }

@@ -1,11 +1,12 @@
 // The protocols the simulator can run, by name. Each protocol issue adds its
 // spec here.
 import type { ProtocolSpec } from './protocol.js';
+import { registerSpec } from './reference/spec.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnySpec = ProtocolSpec<any, any, any, any>;
 
-const specs: AnySpec[] = [];
+const specs: AnySpec[] = [registerSpec];
 
 export function protocolNames(): string[] {
   return specs.map((s) => s.name);

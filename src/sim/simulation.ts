@@ -1,0 +1,582 @@
+// The deterministic simulator (after TigerBeetle's VOPR). One seed decides
+// everything: link latencies, disk latencies, tick phases, faults, the
+// workload. Virtual time advances from event to event through a priority queue
+// ordered by (time, sequence number); nothing depends on the wall clock.
+//
+// A Simulation can be stepped one event at a time, run to a time, or driven by
+// hand (the playground): crash / restart / pause / resume a node, force a tick,
+// drop an in-flight message, partition and heal, submit a client request, and
+// read every node's view and the messages in flight. Invariants are checked
+// after every event; the first violation stops the run.
+
+import { NodeId } from '../core/ids.js';
+import { Prng } from '../core/prng.js';
+import type { Message } from '../core/replicated-log.js';
+import { Disk, type DiskConfig, DEFAULT_DISK } from './disk.js';
+import type { FaultControl } from './faults.js';
+import { NodeHost, type HostEnv, type ProcessStatus } from './host.js';
+import { DEFAULT_NETWORK, Network, roundUs, type NetworkConfig } from './network.js';
+import { blockedLinks, groups as groupPartition, type Partition } from './partitions.js';
+import type { Invariant, NodeContext, NodeView, ProtocolSpec, SimOutput } from './protocol.js';
+import { EventKind, EventQueue, type SimEvent } from './queue.js';
+import type { ScenarioControl } from './scenario.js';
+import type { TraceEvent, TraceSink } from './trace.js';
+import type { Workload, WorkloadContext } from './workload.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnySpec = ProtocolSpec<any, any, any, any>;
+
+export interface SimulationConfig {
+  readonly spec: AnySpec;
+  readonly seed: number;
+  readonly nodes: number;
+  readonly mutants?: ReadonlySet<string>;
+  readonly options?: Readonly<Record<string, unknown>>;
+  /** A crash keeps a random prefix of the in-flight persist (fault 'torn-write'). */
+  readonly tornWrites?: boolean;
+  readonly network?: NetworkConfig;
+  readonly disk?: DiskConfig;
+  /** Inputs a busy or paused node may queue; more are dropped like lost messages. */
+  readonly inputQueueLimit?: number;
+}
+
+export interface Violation {
+  readonly seed: number;
+  /** The simulator step at which the invariant failed. */
+  readonly event: number;
+  readonly timeMs: number;
+  readonly invariant: string;
+  readonly message: string;
+}
+
+export interface InFlightMessage {
+  readonly id: number;
+  readonly from: number;
+  readonly to: number;
+  readonly msg: Message;
+  readonly sentAt: number;
+  readonly deliverAt: number;
+}
+
+export const MAX_NODES = 15;
+
+export class Simulation implements FaultControl, ScenarioControl {
+  readonly seed: number;
+  readonly n: number;
+  readonly members: readonly NodeId[];
+  readonly spec: AnySpec;
+  /** The scenario's random stream. */
+  readonly rng: Prng;
+  readonly counts = new Map<string, number>();
+  private time = 0;
+  private eventNo = 0;
+  private inStep = false;
+  private violationValue: Violation | null = null;
+  private readonly queue = new EventQueue();
+  private readonly hosts: NodeHost[] = [];
+  readonly network: Network;
+  private readonly inflight = new Map<number, InFlightMessage>();
+  private nextMessageId = 1;
+  private nextRequestId = 1;
+  private readonly sinks: TraceSink[] = [];
+  private readonly invariants: readonly Invariant[];
+  private readonly viewsScratch: NodeView[] = [];
+  private readonly nodeRng: Prng;
+  private readonly tickRng: Prng;
+  private readonly tornWrites: boolean;
+  private readonly mutants: ReadonlySet<string>;
+  private readonly options: Readonly<Record<string, unknown>>;
+  private workload: Workload<unknown, unknown> | null = null;
+  readonly workloadRng: Prng;
+  /** Replies to requests submitted by hand (`submit`), by request id. */
+  readonly replies = new Map<number, unknown>();
+  private readonly manualRequests = new Set<number>();
+
+  constructor(config: SimulationConfig) {
+    if (!Number.isInteger(config.nodes) || config.nodes < 1 || config.nodes > MAX_NODES) {
+      throw new RangeError(`nodes must be an integer in 1..${MAX_NODES}, got ${config.nodes}`);
+    }
+    this.seed = config.seed;
+    this.n = config.nodes;
+    this.spec = config.spec;
+    this.members = [...Array(this.n).keys()].map((i) => NodeId(i));
+    this.mutants = config.mutants ?? new Set();
+    this.options = config.options ?? {};
+    this.tornWrites = config.tornWrites ?? false;
+    const root = new Prng(config.seed);
+    this.network = new Network(this.n, root.fork('network'), config.network ?? DEFAULT_NETWORK);
+    this.nodeRng = root.fork('nodes');
+    this.tickRng = root.fork('ticks');
+    this.rng = root.fork('scenario');
+    this.workloadRng = root.fork('workload');
+    this.invariants = config.spec.invariants();
+    const env: HostEnv = {
+      send: (from, to, msg) => this.send(from, to, msg),
+      output: (from, o) => this.output(from, o),
+      scheduleSync: (node, inc, delay, records) => this.scheduleSync(node, inc, delay, records),
+    };
+    const limit = config.inputQueueLimit ?? 1024;
+    for (let i = 0; i < this.n; i++) {
+      this.hosts.push(new NodeHost(i, new Disk(root.fork(`disk-${i}`), config.disk ?? DEFAULT_DISK), env, limit));
+    }
+    for (let i = 0; i < this.n; i++) {
+      const host = this.hosts[i] as NodeHost;
+      host.start(this.spec.create(this.context(i)));
+      this.scheduleTick(i, this.tickRng.float() * this.spec.tickMs);
+    }
+  }
+
+  // ---- reading -------------------------------------------------------------
+
+  now(): number {
+    return this.time;
+  }
+
+  /** Simulator steps executed so far (the number a violation reports). */
+  get events(): number {
+    return this.eventNo;
+  }
+
+  get violation(): Violation | null {
+    return this.violationValue;
+  }
+
+  status(node: number): ProcessStatus {
+    return this.host(node).status;
+  }
+
+  /** Every node's view; a crashed node shows as role 'down'. */
+  views(): NodeView[] {
+    return this.hosts.map((h) => (h.node === null ? { id: NodeId(h.index), role: 'down' } : h.node.view()));
+  }
+
+  /** The messages in the network now, by delivery time. */
+  inFlight(): InFlightMessage[] {
+    return [...this.inflight.values()].sort((a, b) => a.deliverAt - b.deliverAt || a.id - b.id);
+  }
+
+  /** Durable records on a node's disk (what a restart would recover from). */
+  durable(node: number): readonly unknown[] {
+    return this.host(node).disk.durable;
+  }
+
+  /** Time of the next pending event, or null when nothing is scheduled. */
+  nextEventTime(): number | null {
+    const e = this.queue.peek();
+    return e === undefined ? null : e.time;
+  }
+
+  // ---- driving -------------------------------------------------------------
+
+  /** Subscribes to the trace stream; returns the unsubscribe function. */
+  subscribe(sink: TraceSink): () => void {
+    this.sinks.push(sink);
+    return () => {
+      const k = this.sinks.indexOf(sink);
+      if (k >= 0) this.sinks.splice(k, 1);
+    };
+  }
+
+  /** Runs the next event. Returns false when the queue is empty or the run stopped on a violation. */
+  step(): boolean {
+    if (this.violationValue !== null) return false;
+    for (;;) {
+      const e = this.queue.pop();
+      if (e === undefined) return false;
+      if (this.isStale(e)) {
+        this.queue.release(e);
+        continue;
+      }
+      this.time = e.time;
+      this.eventNo++;
+      this.inStep = true;
+      try {
+        this.dispatch(e);
+        this.checkInvariants();
+      } catch (err) {
+        this.fail('exception', err instanceof Error ? err.message : String(err));
+      } finally {
+        this.inStep = false;
+        this.queue.release(e);
+      }
+      return true;
+    }
+  }
+
+  /** Runs every event up to and including virtual time `timeMs`; stops early on a violation or when `until()` holds. */
+  runUntil(timeMs: number, until?: () => boolean): void {
+    for (;;) {
+      if (this.violationValue !== null) return;
+      if (until !== undefined && until()) return;
+      const next = this.queue.peek();
+      if (next === undefined || next.time > timeMs) break;
+      this.step();
+    }
+    if (this.violationValue === null && this.time < timeMs) this.time = timeMs;
+  }
+
+  /** Runs `action` at virtual time `timeMs` as its own event. */
+  at(timeMs: number, action: () => void): void {
+    this.queue.push(this.queue.alloc(Math.max(timeMs, this.time), EventKind.Callback, -1, 0, 0, action));
+  }
+
+  watch(action: (e: TraceEvent) => 'done' | 'continue'): void {
+    const unsubscribe = this.subscribe((e) => {
+      if (action(e) === 'done') unsubscribe();
+    });
+  }
+
+  /** Attaches the client workload and starts it now. */
+  attachWorkload(workload: Workload<unknown, unknown>): void {
+    this.workload = workload;
+    const ctx: WorkloadContext<unknown> = {
+      members: this.members,
+      rng: this.workloadRng,
+      now: () => this.time,
+      send: (node, req) => this.sendRequest(node, req),
+      setTimer: (delayMs, tag) => this.queue.push(this.queue.alloc(roundUs(this.time + delayMs), EventKind.ClientTimer, -1, tag, 0, null)),
+      invoke: (process, op) => this.emitIf(() => ({ type: 'invoke', i: this.eventNo, t: this.time, process, op })),
+      complete: (process, outcome, result) => this.emitIf(() => ({ type: 'complete', i: this.eventNo, t: this.time, process, outcome, result })),
+    };
+    this.perform(() => workload.start(ctx));
+  }
+
+  /** Marks a phase of the run in the trace. */
+  phase(phase: 'safety' | 'liveness' | 'end'): void {
+    this.emitIf(() => ({ type: 'phase', i: this.eventNo, t: this.time, phase }));
+  }
+
+  /** Stops the run with a violation found outside the event loop (liveness, the workload's checks). */
+  fail(invariant: string, message: string): void {
+    if (this.violationValue !== null) return;
+    this.violationValue = { seed: this.seed, event: this.eventNo, timeMs: this.time, invariant, message };
+    this.emitIf(() => ({ type: 'violation', i: this.eventNo, t: this.time, invariant, message }));
+  }
+
+  // ---- controls (nemesis, scenarios, playground) ----------------------------
+
+  crash(node: number): void {
+    this.perform(() => {
+      const h = this.host(node);
+      if (h.status === 'down') return;
+      const out = h.crash(this.tornWrites);
+      this.bump('crash');
+      if (out.tornKept > 0) this.bump('torn-write');
+      this.emitIf(() => ({ type: 'crash', i: this.eventNo, t: this.time, node, lostWrites: out.lost, tornKept: out.tornKept }));
+    });
+  }
+
+  restart(node: number): void {
+    this.perform(() => {
+      const h = this.host(node);
+      if (h.status !== 'down') return;
+      this.bump('restart');
+      const durable = h.disk.durable;
+      this.emitIf(() => ({ type: 'restart', i: this.eventNo, t: this.time, node, durableWrites: durable.length }));
+      h.start(this.spec.recover(this.context(node), durable.slice()));
+      this.scheduleTick(node, this.time + this.tickRng.float() * this.spec.tickMs);
+    });
+  }
+
+  pause(node: number): void {
+    this.perform(() => {
+      const h = this.host(node);
+      if (h.status !== 'up') return;
+      h.pause();
+      this.bump('pause');
+      this.emitIf(() => ({ type: 'pause', i: this.eventNo, t: this.time, node }));
+    });
+  }
+
+  resume(node: number): void {
+    this.perform(() => {
+      const h = this.host(node);
+      if (h.status !== 'paused') return;
+      this.bump('resume');
+      this.emitIf(() => ({ type: 'resume', i: this.eventNo, t: this.time, node }));
+      h.resume();
+    });
+  }
+
+  /** Forces one tick of a node now (besides its regular ticks). */
+  tickNode(node: number): void {
+    this.perform(() => {
+      const h = this.host(node);
+      if (h.status === 'down') return;
+      this.emitIf(() => ({ type: 'tick', i: this.eventNo, t: this.time, node }));
+      h.tick();
+    });
+  }
+
+  /** Drops one in-flight message by id. Returns false when it is not in flight. */
+  dropMessage(id: number): boolean {
+    const m = this.inflight.get(id);
+    if (m === undefined) return false;
+    this.perform(() => {
+      this.inflight.delete(id);
+      this.bump('drop:manual');
+      this.emitIf(() => ({ type: 'drop', i: this.eventNo, t: this.time, id, from: m.from, to: m.to, reason: 'manual' }));
+    });
+    return true;
+  }
+
+  setPartition(p: Partition | null): void {
+    this.perform(() => {
+      this.network.setPartition(p);
+      if (p === null) {
+        this.bump('heal');
+        this.emitIf(() => ({ type: 'heal', i: this.eventNo, t: this.time }));
+      } else {
+        this.bump(`partition:${p.shape}`);
+        this.emitIf(() => ({ type: 'partition', i: this.eventNo, t: this.time, shape: p.shape, blocked: blockedLinks(p) }));
+      }
+    });
+  }
+
+  partition(parts: readonly (readonly number[])[]): void {
+    this.setPartition(groupPartition(this.n, parts));
+  }
+
+  heal(): void {
+    if (this.network.partition !== null) this.setPartition(null);
+  }
+
+  setLinkFaults(node: number | null, loss: number, dup: number): void {
+    this.perform(() => {
+      this.network.setFaultRates(node, loss, dup);
+      this.networkChanged();
+    });
+  }
+
+  setExtraDelay(ms: number): void {
+    this.perform(() => {
+      this.network.setExtraDelay(ms);
+      this.networkChanged();
+    });
+  }
+
+  setSlowDisk(node: number, factor: number): void {
+    this.perform(() => {
+      this.host(node).disk.slowFactor = factor;
+      if (factor > 1) this.bump('slow-disk');
+      this.emitIf(() => ({ type: 'disk', i: this.eventNo, t: this.time, node, slowFactor: factor }));
+    });
+  }
+
+  /** Ends every fault: heal, restore the network and disks, restart and resume every node. */
+  healAll(): void {
+    this.heal();
+    const rates = this.network.maxRates();
+    if (rates.loss > 0 || rates.dup > 0) this.setLinkFaults(null, 0, 0);
+    if (this.network.extraDelay > 0) this.setExtraDelay(0);
+    for (let i = 0; i < this.n; i++) {
+      if (this.host(i).disk.slowFactor !== 1) this.setSlowDisk(i, 1);
+      if (this.status(i) === 'down') this.restart(i);
+      else if (this.status(i) === 'paused') this.resume(i);
+    }
+  }
+
+  /** A client request from outside the workload (the playground); its reply lands in `replies`. */
+  submit(node: number, req: unknown): number {
+    const id = this.sendRequest(NodeId(node), req);
+    this.manualRequests.add(id);
+    return id;
+  }
+
+  // ---- internals -----------------------------------------------------------
+
+  private host(node: number): NodeHost {
+    const h = this.hosts[node];
+    if (h === undefined) throw new RangeError(`no node ${node} in a cluster of ${this.n}`);
+    return h;
+  }
+
+  private context(i: number): NodeContext {
+    const h = this.host(i);
+    return { id: NodeId(i), members: this.members, rng: this.nodeRng.fork(`node-${i}-${h.incarnation}`), mutants: this.mutants, options: this.options };
+  }
+
+  /** Runs a control action: inside an event as part of it, from outside as an event of its own. */
+  private perform(action: () => void): void {
+    if (this.inStep) {
+      action();
+      return;
+    }
+    if (this.violationValue !== null) return;
+    this.eventNo++;
+    this.inStep = true;
+    try {
+      action();
+      this.checkInvariants();
+    } catch (err) {
+      this.fail('exception', err instanceof Error ? err.message : String(err));
+    } finally {
+      this.inStep = false;
+    }
+  }
+
+  private isStale(e: SimEvent): boolean {
+    switch (e.kind) {
+      case EventKind.Deliver:
+        return !this.inflight.has(e.a);
+      case EventKind.Tick:
+      case EventKind.Synced:
+        return (this.hosts[e.node] as NodeHost).incarnation !== e.a || (this.hosts[e.node] as NodeHost).status === 'down';
+      default:
+        return false;
+    }
+  }
+
+  private dispatch(e: SimEvent): void {
+    switch (e.kind) {
+      case EventKind.Deliver:
+        this.deliver(e.a);
+        return;
+      case EventKind.Tick: {
+        this.scheduleTick(e.node, e.time + this.spec.tickMs);
+        if (this.sinks.length > 0) this.emit({ type: 'tick', i: this.eventNo, t: this.time, node: e.node });
+        (this.hosts[e.node] as NodeHost).tick();
+        return;
+      }
+      case EventKind.Synced: {
+        const node = e.node;
+        this.emitIf(() => ({ type: 'synced', i: this.eventNo, t: this.time, node, records: e.b }));
+        (this.hosts[node] as NodeHost).synced();
+        return;
+      }
+      case EventKind.ClientDeliver:
+        this.deliverRequest(e.node, e.a, e.payload);
+        return;
+      case EventKind.ClientReply:
+        this.deliverReply(e.node, e.a, e.payload);
+        return;
+      case EventKind.ClientTimer:
+        this.workload?.onTimer(e.a);
+        return;
+      case EventKind.Nemesis:
+      case EventKind.Callback:
+        (e.payload as () => void)();
+        return;
+    }
+  }
+
+  private checkInvariants(): void {
+    if (this.invariants.length === 0 || this.violationValue !== null) return;
+    const views = this.viewsScratch;
+    views.length = 0;
+    for (const h of this.hosts) if (h.node !== null) views.push(h.node.view());
+    for (const inv of this.invariants) {
+      const problem = inv.check(views, this.eventNo);
+      if (problem !== null) {
+        this.fail(inv.name, problem);
+        return;
+      }
+    }
+  }
+
+  private scheduleTick(node: number, time: number): void {
+    const h = this.hosts[node] as NodeHost;
+    this.queue.push(this.queue.alloc(roundUs(time), EventKind.Tick, node, h.incarnation, 0, null));
+  }
+
+  private scheduleSync(node: number, incarnation: number, delayMs: number, records: number): void {
+    const syncAt = roundUs(this.time + delayMs);
+    this.emitIf(() => ({ type: 'persist', i: this.eventNo, t: this.time, node, records, syncAt }));
+    this.queue.push(this.queue.alloc(syncAt, EventKind.Synced, node, incarnation, records, null));
+  }
+
+  private send(from: number, to: NodeId, msg: Message): void {
+    const id = this.nextMessageId++;
+    this.bump('send');
+    const net = this.network;
+    const reason = net.isBlocked(from, to) ? 'partition' : net.drawLoss(from, to) ? 'loss' : null;
+    const deliverAt = roundUs(this.time + net.latency(from, to));
+    if (this.sinks.length > 0) this.emit({ type: 'send', i: this.eventNo, t: this.time, id, from, to, msg, deliverAt });
+    if (reason !== null) {
+      this.bump(`drop:${reason}`);
+      this.emitIf(() => ({ type: 'drop', i: this.eventNo, t: this.time, id, from, to, reason }));
+      return;
+    }
+    this.enqueueMessage(id, from, to, msg, deliverAt);
+    if (net.drawDuplicate(from, to)) {
+      const dupId = this.nextMessageId++;
+      const dupAt = roundUs(this.time + net.latency(from, to));
+      this.bump('duplicate');
+      this.emitIf(() => ({ type: 'duplicate', i: this.eventNo, t: this.time, id: dupId, of: id, deliverAt: dupAt }));
+      this.enqueueMessage(dupId, from, to, msg, dupAt);
+    }
+  }
+
+  private enqueueMessage(id: number, from: number, to: number, msg: Message, deliverAt: number): void {
+    this.inflight.set(id, { id, from, to, msg, sentAt: this.time, deliverAt });
+    this.queue.push(this.queue.alloc(deliverAt, EventKind.Deliver, to, id, from, null));
+  }
+
+  private deliver(id: number): void {
+    const m = this.inflight.get(id) as InFlightMessage;
+    this.inflight.delete(id);
+    const h = this.hosts[m.to] as NodeHost;
+    const reason = this.network.isBlocked(m.from, m.to) ? 'partition' : h.status === 'down' ? 'down' : null;
+    if (reason === null && h.message(m.from, m.msg)) {
+      this.bump('deliver');
+      if (this.sinks.length > 0) this.emit({ type: 'deliver', i: this.eventNo, t: this.time, id, from: m.from, to: m.to });
+      return;
+    }
+    const why = reason ?? 'queue-full';
+    this.bump(`drop:${why}`);
+    this.emitIf(() => ({ type: 'drop', i: this.eventNo, t: this.time, id, from: m.from, to: m.to, reason: why }));
+  }
+
+  private sendRequest(node: NodeId, req: unknown): number {
+    const id = this.nextRequestId++;
+    this.host(node);
+    this.queue.push(this.queue.alloc(roundUs(this.time + this.network.clientLatency()), EventKind.ClientDeliver, node, id, 0, req));
+    return id;
+  }
+
+  private deliverRequest(node: number, requestId: number, req: unknown): void {
+    const h = this.hosts[node] as NodeHost;
+    if (h.status !== 'down' && h.request(requestId, req)) {
+      this.bump('request');
+      this.emitIf(() => ({ type: 'request', i: this.eventNo, t: this.time, node, requestId, req }));
+      return;
+    }
+    const reason = h.status === 'down' ? 'down' : 'queue-full';
+    this.bump(`request-lost:${reason}`);
+    this.emitIf(() => ({ type: 'drop', i: this.eventNo, t: this.time, id: requestId, from: -1, to: node, reason }));
+  }
+
+  private deliverReply(node: number, requestId: number, reply: unknown): void {
+    this.emitIf(() => ({ type: 'reply', i: this.eventNo, t: this.time, node, requestId, reply }));
+    if (this.manualRequests.delete(requestId)) this.replies.set(requestId, reply);
+    else this.workload?.onReply(requestId, NodeId(node), reply);
+  }
+
+  private output(from: number, o: SimOutput<unknown>): void {
+    if (o.type === 'reply') {
+      this.queue.push(this.queue.alloc(roundUs(this.time + this.network.clientLatency()), EventKind.ClientReply, from, o.requestId, 0, o.reply));
+      return;
+    }
+    this.bump(`event:${o.event.kind}`);
+    this.emitIf(() => ({ type: 'protocol', i: this.eventNo, t: this.time, node: from, event: o.event }));
+  }
+
+  private networkChanged(): void {
+    const r = this.network.maxRates();
+    const extraDelayMs = this.network.extraDelay;
+    this.bump('network-change');
+    this.emitIf(() => ({ type: 'network', i: this.eventNo, t: this.time, loss: roundUs(r.loss), dup: roundUs(r.dup), extraDelayMs: roundUs(extraDelayMs) }));
+  }
+
+  private bump(key: string): void {
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+  }
+
+  private emitIf(make: () => TraceEvent): void {
+    if (this.sinks.length > 0) this.emit(make());
+  }
+
+  private emit(e: TraceEvent): void {
+    for (const s of this.sinks) s(e);
+  }
+}
