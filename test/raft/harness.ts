@@ -40,6 +40,8 @@ export class Net {
   readonly down = new Set<number>();
   private readonly cut = new Set<string>();
   drop: (m: InFlight) => boolean = () => false;
+  /** Lets a test alter a message in flight (after `drop`). */
+  rewrite: (m: InFlight) => Msg = (m) => m.msg;
   /** Every batch, in order, per node (for tests of the effect ordering). */
   readonly batches = new Map<number, Effects<Write, Msg, LogOutput<Cmd, Sm>>[]>();
   /** The first command ever applied at each index, by any node. */
@@ -160,7 +162,7 @@ export class Net {
     if (i < 0) return false;
     const [m] = this.queue.splice(i, 1) as [InFlight];
     if (this.down.has(m.to) || this.down.has(m.from) || this.cut.has(`${m.from}>${m.to}`) || this.drop(m)) return true;
-    this.node(m.to).step(m.from, m.msg);
+    this.node(m.to).step(m.from, this.rewrite(m));
     this.flush(m.to);
     return true;
   }
