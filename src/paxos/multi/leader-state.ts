@@ -1,0 +1,88 @@
+// What a Multi-Paxos proposer keeps while it campaigns (phase 1 for every slot
+// from `fromSlot` on) and while it leads (phase 2 per slot, reads, lease).
+
+import type { NodeId, Slot } from '../../core/ids.js';
+import { compareBallots, type Ballot } from '../ballot.js';
+import type { Quorums } from '../quorums.js';
+import type { AcceptedEntry, ConfigEpoch, SlotValue } from './types.js';
+
+/** Phase 1 in progress. It must win a phase-1 quorum in EVERY configuration governing the slots the leader may propose. */
+export class Candidacy<C> {
+  /** Acceptors whose report is complete (every page received). */
+  readonly complete = new Set<NodeId>();
+  /** The highest-ballot proposal reported for each slot (P2c). */
+  readonly reports = new Map<number, AcceptedEntry<C>>();
+
+  constructor(
+    readonly ballot: Ballot,
+    readonly fromSlot: Slot,
+    readonly configs: readonly ConfigEpoch[],
+    readonly startedAt: number,
+  ) {}
+
+  members(): NodeId[] {
+    return [...new Set(this.configs.flatMap((c) => c.members))];
+  }
+
+  merge(accepted: readonly AcceptedEntry<C>[]): void {
+    for (const e of accepted) {
+      if (e.slot < this.fromSlot) continue;
+      const had = this.reports.get(e.slot);
+      if (had === undefined || compareBallots(e.ballot, had.ballot) > 0) this.reports.set(e.slot, e);
+    }
+  }
+
+  won(quorums: (c: ConfigEpoch) => Quorums): boolean {
+    return this.configs.every((c) => c.members.filter((m) => this.complete.has(m)).length >= quorums(c).phase1);
+  }
+}
+
+export interface InFlight<C> {
+  readonly value: SlotValue<C>;
+  readonly acks: Set<NodeId>;
+  sentAt: number;
+}
+
+export interface PendingRead {
+  readonly ctx: number;
+  readonly index: Slot;
+  /** Confirmed once a phase-2 quorum acknowledged a heartbeat with this sequence number or later. */
+  readonly seq: number;
+}
+
+/** Limits of a leader's queues. */
+export const MAX_PENDING_READS = 10_000;
+
+export class Leadership<C> {
+  /** Slots whose value phase 1 fixed (reported, or a no-op for a gap), not yet sent. */
+  readonly reproposals = new Map<number, SlotValue<C>>();
+  readonly inflight = new Map<number, InFlight<C>>();
+  readonly reads: PendingRead[] = [];
+  /** Highest heartbeat sequence number each acceptor acknowledged. */
+  readonly acked = new Map<NodeId, number>();
+  readonly heartbeatSentAt = new Map<number, number>();
+  seq = 0;
+  leaseUntil = -1;
+  /** Reads are only answered once every slot phase 1 found is chosen (they may hold writes already acknowledged). */
+  readonly readyFloor: Slot;
+
+  constructor(
+    readonly ballot: Ballot,
+    /** The first slot of each configuration that phase 1 covered. */
+    readonly prepared: ReadonlySet<number>,
+    public nextSlot: Slot,
+    readyFloor: Slot,
+  ) {
+    this.readyFloor = readyFloor;
+  }
+
+  /** The highest heartbeat sequence number acknowledged by a phase-2 quorum of every configuration (this node counts as acked). */
+  confirmedSeq(self: NodeId, configs: readonly ConfigEpoch[], quorums: (c: ConfigEpoch) => Quorums): number {
+    let confirmed = this.seq;
+    for (const c of configs) {
+      const seqs = c.members.map((m) => (m === self ? this.seq : (this.acked.get(m) ?? 0))).sort((a, b) => b - a);
+      confirmed = Math.min(confirmed, seqs[quorums(c).phase2 - 1] ?? 0);
+    }
+    return confirmed;
+  }
+}
