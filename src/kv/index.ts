@@ -12,3 +12,4 @@ export * from './state-machine.js';
 export * from './ops.js';
 export * from './adapter.js';
 export * from './spec.js';
+export * from './codec.js';
