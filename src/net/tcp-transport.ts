@@ -1,0 +1,318 @@
+// TCP transport between cluster members (docs/storage.md, "Transport").
+//
+// Connection rules: one connection per pair of members, dialled by the member
+// with the LOWER id; the higher id only accepts. The dialler sends a hello
+// (protocol version, cluster id, its node id) and the acceptor answers with its
+// own after checking it: a wrong cluster, an unknown member, a member that
+// should not dial us, or a bad first frame closes that connection with a
+// logged reason. A new connection from a peer replaces its old one (it
+// restarted). Frames from a replaced connection are ignored, so what is
+// delivered from one peer stays in order.
+//
+// The dialler reconnects with exponential back-off and jitter; messages wait
+// in the peer's bounded send queue meanwhile (oldest dropped when full).
+// Queued messages are written in batches: everything queued in one event-loop
+// turn goes out in one socket write, up to maxBatchBytes.
+
+import { createServer } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import { connect } from 'node:net';
+import type { Logger } from 'pino';
+import type { NodeId } from '../core/ids.js';
+import { Codec, isHello, PROTOCOL_VERSION } from './codec.js';
+import { Connection } from './connection.js';
+import type { ConnectionEvents } from './connection.js';
+import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FRAME_HELLO, FRAME_MESSAGE } from './frame.js';
+import type { Frame } from './frame.js';
+import { SendQueue } from './send-queue.js';
+import { DEFAULT_MAX_QUEUED_MESSAGES } from './transport.js';
+import type { MessageHandler, QueueLimits, Transport, TransportStats } from './transport.js';
+
+export interface PeerAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface TcpTransportOptions<M> extends QueueLimits {
+  readonly id: NodeId;
+  /** Members of different clusters refuse each other's connections. */
+  readonly clusterId: string;
+  /** Where to listen for peers (port 0: any free port, see `address()`). */
+  readonly listen: PeerAddress;
+  /** Every other member and where it listens; more can be set later with setPeer. */
+  readonly peers: ReadonlyMap<NodeId, PeerAddress | null>;
+  readonly logger: Logger;
+  /** Most bytes per socket write when draining a queue (default 256 KiB). */
+  readonly maxBatchBytes?: number;
+  /** Reconnect back-off: first delay and cap (defaults 50 ms and 2 s); each delay is jittered to 50-100%. */
+  readonly backoffInitialMs?: number;
+  readonly backoffMaxMs?: number;
+  /** The peer must complete its hello within this time (default 5 s). */
+  readonly handshakeTimeoutMs?: number;
+  /** Checks a decoded message's shape; a failure closes the connection. Default: accept anything. */
+  readonly validate?: (msg: unknown) => msg is M;
+  /** Source of jitter (default Math.random). */
+  readonly random?: () => number;
+}
+
+interface PeerLink {
+  readonly id: NodeId;
+  addr: PeerAddress | null;
+  readonly queue: SendQueue;
+  conn: Connection | null;
+  dialing: Connection | null;
+  attempt: number;
+  timer: NodeJS.Timeout | null;
+  flushScheduled: boolean;
+  sent: number;
+  writes: number;
+  received: number;
+}
+
+export class TcpTransport<M> implements Transport<M> {
+  readonly id: NodeId;
+  private readonly codec = new Codec();
+  private readonly links = new Map<NodeId, PeerLink>();
+  private readonly accepted = new Set<Connection>();
+  private readonly maxFrameBytes: number;
+  private readonly maxBatchBytes: number;
+  private readonly log: Logger;
+  private server: Server | null = null;
+  private handler: MessageHandler<M> = () => undefined;
+  private running = false;
+  private stopped = false;
+  /** Messages sent after stop(). */
+  private droppedAfterStop = 0;
+  private badConnections = 0;
+  private readonly events: ConnectionEvents;
+
+  constructor(private readonly opts: TcpTransportOptions<M>) {
+    this.id = opts.id;
+    this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.maxBatchBytes = opts.maxBatchBytes ?? 256 * 1024;
+    this.log = opts.logger.child({ component: 'transport', node: opts.id });
+    for (const [id, addr] of opts.peers) this.setPeer(id, addr);
+    this.events = {
+      frame: (c, f) => this.onFrame(c, f),
+      closed: (c, bad) => this.onClosed(c, bad),
+      drained: (c) => {
+        if (c.peer !== null) this.flush(this.links.get(c.peer as NodeId));
+      },
+    };
+  }
+
+  /** Adds a member or changes its address (null: not known yet). */
+  setPeer(id: NodeId, addr: PeerAddress | null): void {
+    if (id === this.id) throw new RangeError(`node ${id} cannot be its own peer`);
+    const link = this.links.get(id);
+    if (link !== undefined) {
+      link.addr = addr;
+      if (this.running && this.dials(id)) this.dial(link);
+      return;
+    }
+    const queue = new SendQueue(this.opts.maxQueuedMessages ?? DEFAULT_MAX_QUEUED_MESSAGES);
+    const fresh: PeerLink = { id, addr, queue, conn: null, dialing: null, attempt: 0, timer: null, flushScheduled: false, sent: 0, writes: 0, received: 0 };
+    this.links.set(id, fresh);
+    if (this.running && this.dials(id)) this.dial(fresh);
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    if (this.stopped) throw new Error('a stopped transport cannot be restarted; create a new one');
+    const server = createServer((socket) => this.onAccept(socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.opts.listen.port, this.opts.listen.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (e) => this.log.error({ err: e.message }, 'peer listener error'));
+    this.server = server;
+    this.running = true;
+    for (const link of this.links.values()) if (this.dials(link.id)) this.dial(link);
+  }
+
+  /** The address actually listened on (the port is known after start). */
+  address(): PeerAddress {
+    const a = this.server?.address();
+    if (a === null || a === undefined || typeof a === 'string') throw new Error('the transport is not listening');
+    return { host: a.address, port: a.port };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (!this.running) return;
+    this.running = false;
+    for (const link of this.links.values()) {
+      if (link.timer !== null) clearTimeout(link.timer);
+      link.timer = null;
+      link.conn?.close('transport stopped');
+      link.dialing?.close('transport stopped');
+      link.queue.clear();
+    }
+    for (const c of this.accepted) c.close('transport stopped');
+    const server = this.server;
+    this.server = null;
+    if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  send(to: NodeId, msg: M): void {
+    const link = this.links.get(to);
+    if (link === undefined) throw new RangeError(`node ${this.id} has no peer ${to}`);
+    if (this.stopped) {
+      this.droppedAfterStop++;
+      return;
+    }
+    // Before start() messages wait in the queue like for a peer that is down.
+    link.queue.push(encodeFrame(FRAME_MESSAGE, this.codec.encode(msg), this.maxFrameBytes));
+    if (link.conn !== null && !link.flushScheduled) {
+      link.flushScheduled = true;
+      setImmediate(() => {
+        link.flushScheduled = false;
+        this.flush(link);
+      });
+    }
+  }
+
+  onMessage(handler: MessageHandler<M>): void {
+    this.handler = handler;
+  }
+
+  stats(): TransportStats {
+    const peers = [...this.links.values()].map((l) => ({
+      peer: l.id,
+      connected: l.conn !== null,
+      queued: l.queue.length,
+      sent: l.sent,
+      writes: l.writes,
+      received: l.received,
+      dropped: l.queue.dropped,
+    }));
+    return { peers, badConnections: this.badConnections, droppedAfterStop: this.droppedAfterStop };
+  }
+
+  /** The lower id dials. */
+  private dials(peer: NodeId): boolean {
+    return this.id < peer;
+  }
+
+  private flush(link: PeerLink | undefined): void {
+    if (link === undefined) return;
+    const conn = link.conn;
+    while (conn !== null && !conn.blocked && !conn.closed && link.queue.length > 0) {
+      const batch = link.queue.takeBatch(this.maxBatchBytes);
+      link.sent += batch.length;
+      link.writes++;
+      conn.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch));
+    }
+  }
+
+  private helloFrame(): Buffer {
+    return encodeFrame(FRAME_HELLO, this.codec.encode({ v: PROTOCOL_VERSION, cluster: this.opts.clusterId, id: this.id }), this.maxFrameBytes);
+  }
+
+  private dial(link: PeerLink): void {
+    if (!this.running || link.conn !== null || link.dialing !== null || link.timer !== null || link.addr === null) return;
+    const socket = connect({ host: link.addr.host, port: link.addr.port });
+    const conn = new Connection(socket, this.maxFrameBytes, this.log, this.events);
+    link.dialing = conn;
+    socket.once('connect', () => conn.write(this.helloFrame()));
+    this.armHandshakeTimer(conn);
+  }
+
+  private onAccept(socket: Socket): void {
+    if (!this.running) {
+      socket.destroy();
+      return;
+    }
+    const conn = new Connection(socket, this.maxFrameBytes, this.log, this.events);
+    this.accepted.add(conn);
+    this.armHandshakeTimer(conn);
+  }
+
+  private armHandshakeTimer(conn: Connection): void {
+    const t = setTimeout(() => {
+      if (conn.peer === null) conn.fail('no hello within the handshake timeout');
+    }, this.opts.handshakeTimeoutMs ?? 5000);
+    t.unref();
+    conn.socket.once('close', () => clearTimeout(t));
+  }
+
+  private onFrame(conn: Connection, frame: Frame): void {
+    let body: unknown;
+    try {
+      body = this.codec.decode(frame.body);
+    } catch (e) {
+      conn.fail(`undecodable ${frame.kind === FRAME_HELLO ? 'hello' : 'message'}: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    }
+    if (conn.peer === null) {
+      this.onHello(conn, frame.kind, body);
+      return;
+    }
+    const link = this.links.get(conn.peer as NodeId);
+    // Frames from a connection that a newer one replaced are dropped: per-peer order.
+    if (link === undefined || link.conn !== conn) return;
+    if (frame.kind !== FRAME_MESSAGE) return conn.fail('a second hello on an established connection');
+    if (this.opts.validate !== undefined && !this.opts.validate(body)) return conn.fail('message fails validation');
+    link.received++;
+    this.handler(link.id, body as M);
+  }
+
+  /** Checks the peer's hello; returns a reason to refuse, or null. */
+  private helloProblem(kind: number, body: unknown, dialled: PeerLink | null): string | null {
+    if (kind !== FRAME_HELLO || !isHello(body)) return 'the first frame is not a hello';
+    if (body.v !== PROTOCOL_VERSION) return `protocol version ${body.v}, expected ${PROTOCOL_VERSION}`;
+    if (body.cluster !== this.opts.clusterId) return `cluster id "${body.cluster}" is not ours ("${this.opts.clusterId}")`;
+    const id = body.id as NodeId;
+    if (dialled !== null) return id === dialled.id ? null : `dialled node ${dialled.id} but node ${id} answered`;
+    if (!this.links.has(id)) return `node ${id} is not a member known here`;
+    if (!(id < this.id)) return `node ${id} should not dial node ${this.id} (the lower id dials)`;
+    return null;
+  }
+
+  private onHello(conn: Connection, kind: number, body: unknown): void {
+    const dialled = [...this.links.values()].find((l) => l.dialing === conn) ?? null;
+    const problem = this.helloProblem(kind, body, dialled);
+    if (problem !== null) return conn.fail(problem);
+    const link = dialled ?? this.links.get((body as { id: number }).id as NodeId)!;
+    conn.peer = link.id;
+    if (dialled === null) {
+      this.accepted.delete(conn);
+      conn.write(this.helloFrame());
+    }
+    link.dialing = null;
+    link.attempt = 0;
+    link.conn?.close('replaced by a new connection from the same peer');
+    link.conn = conn;
+    this.log.info({ peer: link.id, remote: conn.remote }, 'peer connected');
+    this.flush(link);
+  }
+
+  private onClosed(conn: Connection, bad: boolean): void {
+    if (bad) this.badConnections++;
+    this.accepted.delete(conn);
+    for (const link of this.links.values()) {
+      if (link.conn !== conn && link.dialing !== conn) continue;
+      if (link.conn === conn) this.log.info({ peer: link.id }, 'peer disconnected');
+      if (link.conn === conn) link.conn = null;
+      if (link.dialing === conn) link.dialing = null;
+      if (this.running && this.dials(link.id)) this.scheduleReconnect(link);
+    }
+  }
+
+  private scheduleReconnect(link: PeerLink): void {
+    if (link.timer !== null) return;
+    const initial = this.opts.backoffInitialMs ?? 50;
+    const cap = this.opts.backoffMaxMs ?? 2000;
+    const base = Math.min(cap, initial * 2 ** Math.min(link.attempt, 30));
+    const delay = base * (0.5 + 0.5 * (this.opts.random ?? Math.random)());
+    link.attempt++;
+    link.timer = setTimeout(() => {
+      link.timer = null;
+      this.dial(link);
+    }, delay);
+    link.timer.unref();
+  }
+}

@@ -1,0 +1,168 @@
+// TCP-only behaviour: a bad peer connection is closed with a logged reason and
+// never takes the node down; the connection rules of the hello exchange.
+
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
+import pino from 'pino';
+import { Packr } from 'msgpackr';
+import { NodeId } from '../../src/core/ids.js';
+import { TcpTransport } from '../../src/net/tcp-transport.js';
+import { FRAME_HELLO, FRAME_MESSAGE } from '../../src/net/frame.js';
+import { PROTOCOL_VERSION } from '../../src/net/codec.js';
+import { collect, waitFor } from './transport-conformance.js';
+import { tcpCluster } from './transport.test.js';
+
+interface LogLine {
+  readonly level: number;
+  readonly msg: string;
+  readonly reason?: string;
+}
+
+function capturingLogger(): { logger: pino.Logger; lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s) as LogLine) });
+  return { logger, lines };
+}
+
+function frame(kind: number, body: Uint8Array): Buffer {
+  const b = Buffer.alloc(5 + body.length);
+  b.writeUInt32BE(1 + body.length, 0);
+  b[4] = kind;
+  b.set(body, 5);
+  return b;
+}
+
+const packr = new Packr({ structuredClone: true });
+const hello = (id: number, cluster = 'test-cluster'): Buffer => frame(FRAME_HELLO, packr.pack({ v: PROTOCOL_VERSION, cluster, id }));
+
+/** Opens a raw socket to a node, writes `bytes`, resolves when the node closes it (or rejects after a timeout). */
+function rawSession(port: number, bytes: Buffer[]): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const s: Socket = connect({ host: '127.0.0.1', port });
+    const got: Buffer[] = [];
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error('the node did not close the connection'));
+    }, 3000);
+    s.on('connect', () => {
+      for (const b of bytes) s.write(b);
+    });
+    s.on('data', (d: Buffer) => got.push(d));
+    s.on('error', () => undefined);
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(got));
+    });
+  });
+}
+
+async function checkStillWorks(c: Awaited<ReturnType<typeof tcpCluster>>): Promise<void> {
+  const got = collect(c.node(2));
+  c.node(1).send(NodeId(2), 'still alive');
+  await waitFor('delivery between the good members', () => got.some((r) => r.msg === 'still alive'));
+}
+
+describe('TCP transport: a bad connection is closed, the node carries on', () => {
+  const cases: { name: string; bytes: () => Buffer[]; reason: RegExp }[] = [
+    { name: 'garbage bytes', bytes: () => [Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')], reason: /exceeds the frame-size limit|unknown frame kind|not a hello|undecodable/ },
+    { name: 'an oversized frame', bytes: () => [Buffer.from([0xff, 0xff, 0xff, 0xf0, 2])], reason: /frame of 4294967280 bytes exceeds the frame-size limit/ },
+    { name: 'an empty frame', bytes: () => [Buffer.from([0, 0, 0, 0])], reason: /empty frame/ },
+    { name: 'an undecodable hello', bytes: () => [frame(FRAME_HELLO, Buffer.from([0x92, 0x01]))], reason: /undecodable hello/ },
+    { name: 'a message before the hello', bytes: () => [frame(FRAME_MESSAGE, packr.pack('hi'))], reason: /first frame is not a hello/ },
+    { name: 'a hello from another cluster', bytes: () => [hello(1, 'other-cluster')], reason: /cluster id "other-cluster" is not ours/ },
+    { name: 'a hello from an unknown member', bytes: () => [hello(0)], reason: /node 0 is not a member/ },
+    { name: 'a hello from a member that should not dial', bytes: () => [hello(3)], reason: /node 3 should not dial node 2 \(the lower id dials\)/ },
+  ];
+  for (const k of cases) {
+    test(k.name, async () => {
+      const { logger, lines } = capturingLogger();
+      const c = await tcpCluster([1, 2, 3], {}, logger);
+      try {
+        await rawSession(c.addrs.get(2)!.port, k.bytes());
+        const warn = lines.find((l) => l.msg.startsWith('closing peer connection: protocol error'));
+        assert.ok(warn !== undefined, 'a warning was logged');
+        assert.match(warn.reason ?? '', k.reason);
+        assert.equal(c.nodes.get(2)!.stats().badConnections, 1);
+        await checkStillWorks(c);
+      } finally {
+        await c.close();
+      }
+    });
+  }
+
+  test('a message that fails validation closes the connection', async () => {
+    const { logger, lines } = capturingLogger();
+    const isPing = (m: unknown): m is { type: 'ping' } => typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'ping';
+    const b = new TcpTransport({ id: NodeId(2), clusterId: 'test-cluster', listen: { host: '127.0.0.1', port: 0 }, peers: new Map([[NodeId(1), null]]), logger, validate: isPing });
+    await b.start();
+    try {
+      const got = collect(b as TcpTransport<unknown>);
+      await rawSession(b.address().port, [hello(1), frame(FRAME_MESSAGE, packr.pack({ type: 'ping' })), frame(FRAME_MESSAGE, packr.pack({ type: 'bogus' }))]);
+      assert.deepEqual(got.map((r) => r.msg), [{ type: 'ping' }]);
+      assert.ok(lines.some((l) => l.reason === 'message fails validation'));
+    } finally {
+      await b.stop();
+    }
+  });
+
+  test('an undecodable message after a good hello closes the connection; earlier messages were delivered', async () => {
+    const { logger, lines } = capturingLogger();
+    const b = new TcpTransport<unknown>({ id: NodeId(2), clusterId: 'c', listen: { host: '127.0.0.1', port: 0 }, peers: new Map([[NodeId(1), null]]), logger });
+    await b.start();
+    try {
+      const got = collect(b);
+      await rawSession(b.address().port, [hello(1, 'c'), frame(FRAME_MESSAGE, packr.pack('fine')), frame(FRAME_MESSAGE, Buffer.from([0x92, 0x01]))]);
+      assert.deepEqual(got.map((r) => r.msg), ['fine']);
+      assert.ok(lines.some((l) => /undecodable message: Unexpected end/.test(l.reason ?? '')));
+      assert.equal(b.stats().badConnections, 1);
+    } finally {
+      await b.stop();
+    }
+  });
+
+  test('a connection that never says hello is closed after the handshake timeout', async () => {
+    const { logger, lines } = capturingLogger();
+    const b = new TcpTransport({ id: NodeId(2), clusterId: 'c', listen: { host: '127.0.0.1', port: 0 }, peers: new Map([[NodeId(1), null]]), logger, handshakeTimeoutMs: 50 });
+    await b.start();
+    try {
+      await rawSession(b.address().port, []);
+      assert.ok(lines.some((l) => l.reason === 'no hello within the handshake timeout'));
+    } finally {
+      await b.stop();
+    }
+  });
+
+  test('the acceptor answers a good hello with its own', async () => {
+    const c = await tcpCluster([1, 2], {});
+    try {
+      const s = connect({ host: '127.0.0.1', port: c.addrs.get(2)!.port });
+      const reply = await new Promise<Buffer>((resolve) => {
+        s.on('connect', () => s.write(hello(1)));
+        s.once('data', resolve);
+      });
+      s.destroy();
+      assert.equal(reply[4], FRAME_HELLO);
+      assert.deepEqual(packr.unpack(reply.subarray(5, 4 + reply.readUInt32BE(0))), { v: PROTOCOL_VERSION, cluster: 'test-cluster', id: 2 });
+    } finally {
+      await c.close();
+    }
+  });
+
+  test('the dialler backs off while the peer is absent and connects once it listens', async () => {
+    const c = await tcpCluster([1, 2], {});
+    try {
+      await c.stopNode(2);
+      const got: unknown[] = [];
+      c.node(1).send(NodeId(2), 'queued while down');
+      await new Promise((r) => setTimeout(r, 250)); // several failed attempts (back-off 10..100 ms)
+      const back = await c.startNode(2);
+      back.onMessage((_f, m) => got.push(m));
+      await waitFor('the queued message', () => got.length === 1);
+      assert.deepEqual(got, ['queued while down']);
+    } finally {
+      await c.close();
+    }
+  });
+});
