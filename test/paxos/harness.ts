@@ -151,6 +151,7 @@ export class Net<M extends { readonly type: string }, W, O, N extends HarnessNod
   restart(id: number): void {
     const nid = NodeId(id);
     this.down.delete(nid);
+    this.outputs.set(nid, []);
     this.nodes.set(nid, this.make(nid, this.ids, this.durable.get(nid) ?? []));
     this.flush(nid);
   }
