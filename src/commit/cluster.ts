@@ -24,6 +24,17 @@ export interface ClusterConfig {
   readonly invariants?: readonly Invariant[];
 }
 
+/**
+ * Which durable writes are lazy: a participant's record of an outcome it was
+ * told (nothing waits for it). Every other write of these protocols precedes
+ * a message or a reply that rests on it, locally delivered or not: forced.
+ */
+export function isLazyWrite(w: unknown): boolean {
+  const r = w as { type?: string; role?: string; outcome?: string };
+  if (r.type === 'rm-outcome') return true;
+  return r.type === 'outcome' && r.role !== 'coordinator' && r.outcome === 'commit';
+}
+
 interface InFlight<M> {
   readonly at: number;
   readonly from: NodeId;
@@ -209,8 +220,7 @@ export class Cluster<M extends Message, W> {
       for (const e of fx.sendNow) this.enqueue(id, e.to, e.msg, depth);
       s.disk.push(...fx.persist);
       this.writes += fx.persist.length;
-      const forced = fx.sendAfterPersist.length > 0 || fx.outputs.some((o) => o.type === 'reply');
-      if (forced) this.forcedWrites += fx.persist.length;
+      this.forcedWrites += fx.persist.filter((w) => !isLazyWrite(w)).length;
       for (const e of fx.sendAfterPersist) this.enqueue(id, e.to, e.msg, depth);
       for (const o of fx.outputs) this.output(id, o, depth);
       n.advance();

@@ -1,6 +1,7 @@
 // The safety properties of atomic commit, checked by the simulator after
 // every event (Gray & Lamport, "Consensus on Transaction Commit", §2):
-//   atomicity  - no participant commits a transaction that another aborts;
+//   atomicity  - no participant commits a transaction that another aborts (nor
+//                does a coordinator tell a client the opposite of a participant);
 //   validity   - a transaction commits only if every participant voted yes;
 //   stability  - a node's decision, once taken, never changes (across restarts).
 // Each keeps history across events, so a node that decided and then crashed
@@ -28,20 +29,22 @@ function asCommitViews(views: readonly unknown[]): readonly CommitView[] {
 
 export class AtomicityInvariant implements Invariant {
   readonly name = 'atomicity';
-  private readonly first = new Map<string, { outcome: Outcome; node: number }>();
+  private readonly first = new Map<string, { outcome: Outcome; node: number; role: string }>();
   private readonly changed = new ChangedViews();
 
   check(views: readonly unknown[], event: number): string | null {
     let problem: string | null = null;
-    this.changed.forEach(asCommitViews(views), (v) => {
-      for (const t of v.participant ?? []) {
-        if (t.outcome === null || problem !== null) continue;
-        const f = this.first.get(t.tx);
-        if (f === undefined) this.first.set(t.tx, { outcome: t.outcome, node: v.id });
-        else if (f.outcome !== t.outcome) {
-          problem = `transaction ${t.tx}: participant ${f.node} decided ${f.outcome}, participant ${v.id} decided ${t.outcome} (event ${event})`;
-        }
+    const see = (tx: string, outcome: Outcome, node: number, role: string): void => {
+      const f = this.first.get(tx);
+      if (f === undefined) this.first.set(tx, { outcome, node, role });
+      else if (f.outcome !== outcome && problem === null) {
+        problem = `transaction ${tx}: node ${f.node} (${f.role}) decided ${f.outcome}, node ${node} (${role}) decided ${outcome} (event ${event})`;
       }
+    };
+    this.changed.forEach(asCommitViews(views), (v) => {
+      for (const t of v.participant ?? []) if (t.outcome !== null) see(t.tx, t.outcome, v.id, 'participant');
+      // A coordinator's decision counts too: it is what the client is told.
+      for (const d of v.decisions) see(d.tx, d.outcome, v.id, d.role);
     });
     return problem;
   }

@@ -13,7 +13,7 @@ import { EffectsBuilder, type Effects } from '../core/effects.js';
 import type { NodeId } from '../core/ids.js';
 import type { Message } from '../core/replicated-log.js';
 import type { SimNode, SimOutput } from '../sim/protocol.js';
-import type { CommitReply, CommitRequest, CommitView, ParticipantTxView, RoleDecision } from './types.js';
+import type { AcceptedEntry, CommitReply, CommitRequest, CommitView, ParticipantTxView, RoleDecision } from './types.js';
 
 /** What a role may do: the host side of its node. */
 export interface RoleIo<M extends Message, W> {
@@ -37,6 +37,8 @@ export interface Role<M extends Message> {
   /** Participant roles return their transactions; others null. */
   participantView(): readonly ParticipantTxView[] | null;
   decisions(): readonly RoleDecision[];
+  /** Paxos Commit acceptors only. */
+  acceptedView?(): readonly AcceptedEntry[];
 }
 
 export interface RequestHandler {
@@ -131,12 +133,14 @@ export class CommitNode<M extends Message, W> implements SimNode<M, W, CommitReq
   view(): CommitView {
     if (this.cached !== null && !this.dirty) return this.cached;
     let participant: readonly ParticipantTxView[] | null = null;
+    let accepted: readonly AcceptedEntry[] | null = null;
     const decisions: RoleDecision[] = [];
     for (const r of this.roles) {
       participant = r.participantView() ?? participant;
+      accepted = r.acceptedView?.() ?? accepted;
       decisions.push(...r.decisions());
     }
-    this.cached = { id: this.id, role: this.roles.map((r) => r.name).join('+'), protocol: this.protocol, participant, decisions };
+    this.cached = { id: this.id, role: this.roles.map((r) => r.name).join('+'), protocol: this.protocol, participant, decisions, accepted };
     this.dirty = false;
     return this.cached;
   }

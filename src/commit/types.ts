@@ -40,6 +40,16 @@ export interface RoleDecision {
   readonly role: string;
 }
 
+/** Paxos Commit: a value an acceptor accepted for one instance (RM) of a transaction. */
+export interface AcceptedEntry {
+  readonly tx: string;
+  readonly rm: number;
+  readonly ballot: number;
+  readonly value: 'prepared' | 'aborted';
+  /** F+1: how many acceptors choose a value. */
+  readonly quorum: number;
+}
+
 /**
  * The view of every commit-protocol node. `participant` is null on a node that
  * hosts no resource manager. Arrays are rebuilt only when the node changed, so
@@ -49,6 +59,8 @@ export interface CommitView extends NodeView {
   readonly protocol: string;
   readonly participant: readonly ParticipantTxView[] | null;
   readonly decisions: readonly RoleDecision[];
+  /** Paxos Commit acceptors: what they accepted (null on other nodes). */
+  readonly accepted: readonly AcceptedEntry[] | null;
 }
 
 export function opposite(o: Outcome): Outcome {
