@@ -68,7 +68,7 @@ describe('Raft §5.2 leader election', () => {
   test('each node grants at most one vote per term, first come first served', () => {
     const net = new Net(ids(1, 2, 3), { preVote: false });
     const n3 = net.node(3);
-    const vote = (from: number): Msg => ({ type: 'RequestVote', term: Term(2), lastLogIndex: LogIndex(1), lastLogTerm: Term(1), transfer: false });
+    const vote = (_from: number): Msg => ({ type: 'RequestVote', term: Term(2), lastLogIndex: LogIndex(1), lastLogTerm: Term(1), transfer: false });
     n3.step(NodeId(1), vote(1));
     n3.step(NodeId(2), vote(2));
     n3.step(NodeId(1), vote(1)); // a retry by the same candidate is granted again
