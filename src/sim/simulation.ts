@@ -67,6 +67,8 @@ export class Simulation implements FaultControl, ScenarioControl {
   readonly spec: AnySpec;
   /** The scenario's random stream. */
   readonly rng: Prng;
+  /** The random fault schedule's stream. */
+  readonly faultRng: Prng;
   readonly counts = new Map<string, number>();
   private time = 0;
   private eventNo = 0;
@@ -108,6 +110,7 @@ export class Simulation implements FaultControl, ScenarioControl {
     this.nodeRng = root.fork('nodes');
     this.tickRng = root.fork('ticks');
     this.rng = root.fork('scenario');
+    this.faultRng = root.fork('faults');
     this.workloadRng = root.fork('workload');
     this.invariants = config.spec.invariants();
     const env: HostEnv = {
