@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { EtcdClient, EtcdClientError, prefixEnd } from '../server/client.js';
+import { EtcdClient, EtcdClientError, prefixRange } from '../server/client.js';
 import { UsageError, EXIT_VERDICT } from './errors.js';
 import { parseFormat, toJson, table, hexId, type OutputFormat } from './output.js';
 import { parseTxn } from './txn-parse.js';
@@ -54,6 +54,11 @@ async function withClient(opts: GlobalOpts, run: (c: EtcdClient, format: OutputF
   }
 }
 
+function keyRange(key: string, rangeEnd: string | undefined, prefix: boolean): { key: Buffer; end: Buffer } {
+  if (prefix) return prefixRange(Buffer.from(key));
+  return { key: Buffer.from(key), end: rangeEnd !== undefined ? Buffer.from(rangeEnd) : Buffer.alloc(0) };
+}
+
 const printJson = (res: unknown): void => void process.stdout.write(JSON.stringify(toJson(res)) + '\n');
 
 function printKvs(res: Any, format: OutputFormat, opts: { keysOnly?: boolean; printValueOnly?: boolean }): void {
@@ -93,8 +98,7 @@ function registerPutGetDel(program: Command): void {
     .option('--consistency <l|s>', 'linearizable (l) or serializable (s)', 'l')
     .action(async (key: string, rangeEnd: string | undefined, opts: GlobalOpts & Record<string, Any>) => {
       if (opts.consistency !== 'l' && opts.consistency !== 's') throw new UsageError(`--consistency must be l or s, got '${opts.consistency}'`);
-      const k = Buffer.from(key);
-      const end = opts.prefix ? prefixEnd(k) : rangeEnd !== undefined ? Buffer.from(rangeEnd) : Buffer.alloc(0);
+      const { key: k, end } = keyRange(key, rangeEnd, opts.prefix === true);
       await withClient(opts, async (c, format) => {
         const res = await c.call('KV', 'Range', {
           key: k, range_end: end, limit: String(Number(opts.limit)), revision: String(Number(opts.rev)),
@@ -109,8 +113,7 @@ function registerPutGetDel(program: Command): void {
     .option('--prefix', 'delete keys with the given prefix')
     .option('--prev-kv', 'return the deleted key-value pairs')
     .action(async (key: string, rangeEnd: string | undefined, opts: GlobalOpts & { prefix?: boolean; prevKv?: boolean }) => {
-      const k = Buffer.from(key);
-      const end = opts.prefix ? prefixEnd(k) : rangeEnd !== undefined ? Buffer.from(rangeEnd) : Buffer.alloc(0);
+      const { key: k, end } = keyRange(key, rangeEnd, opts.prefix === true);
       await withClient(opts, async (c, format) => {
         const res = await c.call('KV', 'DeleteRange', { key: k, range_end: end, prev_kv: opts.prevKv === true });
         if (format === 'json') return printJson(res);

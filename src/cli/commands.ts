@@ -5,10 +5,12 @@ import { register as registerCheck } from './check.js';
 import { register as registerSim } from './sim.js';
 import { register as registerStart } from './start.js';
 import { register as registerClient } from './client-commands.js';
+import { register as registerNode } from './node.js';
 
 export function registerAll(program: Command): void {
   registerCheck(program);
   registerSim(program);
   registerStart(program);
+  registerNode(program);
   registerClient(program);
 }

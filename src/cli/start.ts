@@ -67,7 +67,7 @@ function banner(protocol: string, dataRoot: string): string {
     '  npx synod sim --protocol raft --seeds 1..50     # the deterministic simulator',
     '  npx synod play                                  # the playground in a browser',
     '',
-    'Ctrl-C stops the cluster; the data stays in ./data (delete it to start afresh).',
+    `Ctrl-C stops the cluster; the data stays in ${dataRoot} (delete it to start afresh).`,
     '',
   ].join('\n');
 }

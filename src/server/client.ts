@@ -109,7 +109,12 @@ export class EtcdClient {
   }
 }
 
-/** etcd's "prefix" range end: the key with its last byte incremented (all keys when the prefix is empty). */
+/** A prefix as an etcd range: the empty prefix is every key ("\0" to "\0"), as etcd's clients send it. */
+export function prefixRange(prefix: Buffer): { key: Buffer; end: Buffer } {
+  return prefix.length === 0 ? { key: Buffer.from([0]), end: Buffer.from([0]) } : { key: prefix, end: prefixEnd(prefix) };
+}
+
+/** etcd's "prefix" range end: the key with its last byte incremented. */
 export function prefixEnd(key: Buffer): Buffer {
   const end = Buffer.from(key);
   for (let i = end.length - 1; i >= 0; i--) {

@@ -1,0 +1,66 @@
+// `synod node`: run one member, with etcd's flag names.
+
+import type { Command } from 'commander';
+import { ConfigError, resolveConfig, type MemberFlags } from '../server/config.js';
+import { startMember } from '../server/member.js';
+import { createLogger } from '../server/logger.js';
+import { CorruptionError } from '../storage/errors.js';
+import { UsageError, EXIT_VERDICT } from './errors.js';
+
+export function register(program: Command): void {
+  program
+    .command('node')
+    .description('run one member of a synod cluster (etcd-compatible flags)')
+    .option('--name <name>', 'human-readable name of this member', 'default')
+    .option('--data-dir <dir>', 'where this member keeps its data (default: NAME.synod)')
+    .option('--listen-client-urls <urls>', 'URLs to serve the etcd v3 gRPC API on', 'http://localhost:2379')
+    .option('--advertise-client-urls <urls>', "this member's client URLs as told to others (default: the listen URLs)")
+    .option('--listen-peer-urls <urls>', 'URLs to listen on for other members', 'http://localhost:2380')
+    .option('--initial-advertise-peer-urls <urls>', "this member's peer URLs as told to others (default: the listen URLs)")
+    .option('--initial-cluster <list>', 'every member of the new cluster: NAME=PEER_URL,...')
+    .option('--initial-cluster-state <state>', 'new, or existing to join a running cluster', 'new')
+    .option('--initial-cluster-token <token>', 'distinguishes clusters that share hosts', 'synod-cluster')
+    .option('--protocol <name>', 'raft or multipaxos', 'raft')
+    .option('--listen-metrics-urls <urls>', 'URLs to serve /metrics and /health on')
+    .option('--metrics-port <port>', 'serve /metrics and /health on 127.0.0.1:PORT')
+    .option('--heartbeat-interval <ms>', 'milliseconds per protocol tick (heartbeats go every tick)', '100')
+    .option('--election-timeout <ms>', 'milliseconds without a leader before an election', '1000')
+    .option('--snapshot-count <n>', 'entries applied between snapshots (the log is compacted at each)', '10000')
+    .action(async (flags: MemberFlags & { snapshotCount: string }) => {
+      let cfg;
+      try {
+        cfg = resolveConfig(flags);
+      } catch (err) {
+        if (err instanceof ConfigError) throw new UsageError(err.message);
+        throw err;
+      }
+      const snapshotEveryEntries = Number(flags.snapshotCount);
+      if (!Number.isInteger(snapshotEveryEntries) || snapshotEveryEntries < 1) throw new UsageError(`--snapshot-count must be a positive whole number, got '${flags.snapshotCount}'`);
+      const logger = createLogger(cfg.name);
+      let member;
+      try {
+        member = await startMember(cfg, logger, { snapshotEveryEntries });
+      } catch (err) {
+        const e = err as Error & { code?: string };
+        if (err instanceof CorruptionError) {
+          logger.fatal({ err: e.message }, 'refusing to start: the write-ahead log is corrupt');
+        } else if (e.code === 'EADDRINUSE') {
+          logger.fatal({ err: e.message }, 'refusing to start: an address is already in use (is another member running?)');
+        } else {
+          logger.fatal({ err: e.message }, 'cannot start');
+        }
+        logger.flush();
+        process.exitCode = EXIT_VERDICT;
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          void member.stop().then(resolve);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    });
+}

@@ -1,0 +1,60 @@
+// What a member keeps in mind of its own durable writes, so that the write-ahead
+// log can be compacted: a summary is a short list of writes that recovers the
+// same state as everything written so far (src/storage/durable-log.ts). Each
+// protocol folds its own write records.
+
+import { assert } from '../core/assert.js';
+import type { Entry, RaftWrite, Snapshot } from '../raft/types.js';
+
+export interface DurableFold<W> {
+  add(w: W): void;
+  /** Writes that, replayed alone, recover what every write so far recovers. */
+  summary(): W[];
+  /** True when `w` makes a summary much shorter than the writes since the last one (a snapshot). */
+  worthCompacting(w: W): boolean;
+}
+
+/** Raft: the latest snapshot, the latest hard state, and the entries after the snapshot. */
+export class RaftFold<C, S> implements DurableFold<RaftWrite<C, S>> {
+  private hardState: Extract<RaftWrite<C, S>, { type: 'hard-state' }> | null = null;
+  private snapshot: Snapshot<S> | null = null;
+  private entries: Entry<C>[] = [];
+
+  add(w: RaftWrite<C, S>): void {
+    switch (w.type) {
+      case 'hard-state':
+        this.hardState = w;
+        break;
+      case 'snapshot': {
+        this.snapshot = w.snapshot;
+        // Raft §7: entries after the snapshot that match it are kept; the rest go.
+        const at = w.snapshot.meta.index;
+        const match = this.entries.find((e) => e.index === at);
+        this.entries = match !== undefined && match.term === w.snapshot.meta.term ? this.entries.filter((e) => e.index > at) : [];
+        break;
+      }
+      case 'entries': {
+        const first = w.entries[0];
+        if (first === undefined) break;
+        const keep = this.entries.filter((e) => e.index < first.index);
+        const last = keep[keep.length - 1];
+        // Invariant: the entries kept are contiguous.
+        assert(last === undefined || last.index + 1 === first.index, () => `raft fold: entries from ${first.index} leave a gap after ${last?.index}`);
+        this.entries = keep.concat(w.entries);
+        break;
+      }
+    }
+  }
+
+  summary(): RaftWrite<C, S>[] {
+    const out: RaftWrite<C, S>[] = [];
+    if (this.snapshot !== null) out.push({ type: 'snapshot', snapshot: this.snapshot });
+    if (this.entries.length > 0) out.push({ type: 'entries', entries: this.entries });
+    if (this.hardState !== null) out.push(this.hardState);
+    return out;
+  }
+
+  worthCompacting(w: RaftWrite<C, S>): boolean {
+    return w.type === 'snapshot';
+  }
+}

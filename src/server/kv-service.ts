@@ -1,0 +1,98 @@
+// The etcd v3 handlers of a member: KV (Range, Put, DeleteRange, Txn, Compact),
+// Maintenance.Status/Alarm/Defragment, Cluster.MemberList. Everything else
+// answers UNIMPLEMENTED from the wire layer.
+
+import type { EtcdHandlers, CallContext } from './grpc/handlers.js';
+import type * as T from './grpc/etcd-types.js';
+import { GrpcError, GrpcStatus, longToNumber } from './grpc/index.js';
+import type { KvResult, KvResponse } from '../kv/command.js';
+import { members } from '../raft/membership.js';
+import type { RaftNode } from '../raft/node.js';
+import type { KvCommand } from '../kv/command.js';
+import type { KvSnapshot } from '../kv/snapshot.js';
+import { deleteOf, deleteOut, kvErrorToGrpc, putOf, putOut, rangeOf, rangeOut, txnOf, txnOut, type Header } from './etcd-map.js';
+import type { RunningMember } from './member.js';
+
+export const SERVER_VERSION = '3.5.0';
+
+function timeoutOf(ctx: CallContext, fallbackMs: number): number {
+  if (ctx.deadline === Infinity) return fallbackMs;
+  const left = Math.floor(ctx.deadline - performance.now());
+  if (left <= 0) throw new GrpcError(GrpcStatus.DEADLINE_EXCEEDED, 'context deadline exceeded');
+  return left;
+}
+
+function responseOf<R extends KvResponse['type']>(r: KvResult, type: R): Extract<KvResponse, { type: R }> {
+  if (!r.ok) throw kvErrorToGrpc(r.error);
+  if (r.response.type !== type) throw new GrpcError(GrpcStatus.INTERNAL, `synod: expected a ${type} response, got ${r.response.type}`);
+  return r.response as Extract<KvResponse, { type: R }>;
+}
+
+export function etcdHandlers(member: RunningMember, timeoutMs: number): EtcdHandlers {
+  const raft = member.node.log as RaftNode<KvCommand, KvSnapshot>;
+  const cfg = member.config;
+  const header = (revision: number): Header => ({ cluster_id: cfg.clusterId, member_id: cfg.memberId, revision, raft_term: raft.status().term });
+
+  return {
+    range: async (req, ctx) => {
+      const range = rangeOf(req);
+      if (req.serializable) {
+        // Served from this member's applied state without asking the leader (etcd's serializable read).
+        const r = member.node.sm.range(range);
+        return rangeOut(responseOf(r, 'range'), header(r.revision));
+      }
+      const r = await member.submit({ f: 'etcd', request: { type: 'range', ...range } }, timeoutOf(ctx, timeoutMs));
+      return rangeOut(responseOf(r, 'range'), header(r.revision));
+    },
+    put: async (req, ctx) => {
+      const r = await member.submit({ f: 'etcd', request: { type: 'put', ...putOf(req) } }, timeoutOf(ctx, timeoutMs));
+      return putOut(responseOf(r, 'put'), header(r.revision));
+    },
+    deleteRange: async (req, ctx) => {
+      const r = await member.submit({ f: 'etcd', request: { type: 'delete-range', ...deleteOf(req) } }, timeoutOf(ctx, timeoutMs));
+      return deleteOut(responseOf(r, 'delete-range'), header(r.revision));
+    },
+    txn: async (req, ctx) => {
+      const txn = txnOf(req);
+      const r = await member.submit({ f: 'etcd', request: { type: 'txn', ...txn } }, timeoutOf(ctx, timeoutMs));
+      return txnOut(responseOf(r, 'txn'), header(r.revision));
+    },
+    compact: async (req, ctx) => {
+      const r = await member.submit({ f: 'etcd', request: { type: 'compact', revision: longToNumber(req.revision) } }, timeoutOf(ctx, timeoutMs));
+      responseOf(r, 'compact');
+      return { header: header(r.revision) };
+    },
+    status: () => {
+      const s = raft.status();
+      const conf = raft.configuration();
+      return {
+        header: header(member.node.sm.revision),
+        version: SERVER_VERSION,
+        dbSize: 0,
+        leader: s.leader ?? 0,
+        raftIndex: s.commitIndex,
+        raftTerm: s.term,
+        raftAppliedIndex: member.node.sm.appliedIndex,
+        errors: s.leader === null ? ['etcdserver: no leader'] : [],
+        isLearner: conf.learners.includes(cfg.memberId),
+        storageVersion: SERVER_VERSION,
+      };
+    },
+    memberList: () => {
+      const conf = raft.configuration();
+      const list: T.Member[] = members(conf).map((id) => {
+        const known = cfg.members.get(id);
+        return {
+          ID: id,
+          name: known?.name ?? '',
+          peerURLs: known?.peerUrls.map((u) => u.origin) ?? [],
+          clientURLs: [...member.clientUrls(id)],
+          isLearner: conf.learners.includes(id),
+        };
+      });
+      return { header: header(member.node.sm.revision), members: list };
+    },
+    alarm: () => ({ header: header(member.node.sm.revision), alarms: [] }),
+    defragment: () => ({ header: header(member.node.sm.revision) }),
+  };
+}

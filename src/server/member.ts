@@ -1,0 +1,249 @@
+// One synod member in a real process: the write-ahead log, the protocol core
+// and the key-value node driven by a NodeHost, the peer transport, the etcd v3
+// gRPC API, and /metrics and /health.
+
+import { randomInt } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import { ClientId, type NodeId } from '../core/ids.js';
+import { Prng } from '../core/prng.js';
+import type { ProtocolEvent } from '../core/replicated-log.js';
+import type { KvOp, KvReply, KvRequest } from '../kv/api.js';
+import type { KvCommand, KvResult } from '../kv/command.js';
+import type { KvSnapshot } from '../kv/snapshot.js';
+import { KvNode } from '../kv/adapter.js';
+import { kvCommandBytes, kvSnapshotTextCodec } from '../kv/codec.js';
+import { RaftNode } from '../raft/node.js';
+import type { RaftMessage, RaftWrite } from '../raft/types.js';
+import { TcpTransport } from '../net/tcp-transport.js';
+import { DurableLog } from '../storage/durable-log.js';
+import { Wal } from '../storage/wal.js';
+import type { MemberConfig } from './config.js';
+import { RaftFold } from './durable-fold.js';
+import { Forwarder, type PeerFrame } from './forwarding.js';
+import { NodeHost } from './host.js';
+import { Metrics, serveMetrics } from './metrics.js';
+import { EtcdGrpcServer } from './grpc/index.js';
+import { GrpcError, GrpcStatus } from './grpc/index.js';
+import { kvErrorToGrpc } from './etcd-map.js';
+import { etcdHandlers } from './kv-service.js';
+
+type W = RaftWrite<KvCommand, KvSnapshot>;
+type M = RaftMessage<KvCommand>;
+
+export interface MemberOptions {
+  /** Apply entries to a snapshot and compact the log every this many entries. */
+  readonly snapshotEveryEntries?: number;
+  /** Default timeout of a client request when the call has no deadline. */
+  readonly requestTimeoutMs?: number;
+}
+
+export interface RunningMember {
+  readonly config: MemberConfig;
+  readonly node: KvNode<W, M>;
+  readonly host: NodeHost<M, W, KvRequest, KvReply>;
+  readonly clientPort: number;
+  readonly peerPort: number;
+  readonly metricsPort: number | null;
+  /** Runs `op` through the cluster (forwarded to the leader when needed). */
+  submit(op: KvOp, timeoutMs: number): Promise<KvResult>;
+  /** Client URLs each member announced, by member id. */
+  clientUrls(id: NodeId): readonly string[];
+  stop(): Promise<void>;
+}
+
+function urlHostPort(u: URL): { host: string; port: number } {
+  return { host: u.hostname === 'localhost' ? '127.0.0.1' : u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port) };
+}
+
+async function openStorage(cfg: MemberConfig, logger: Logger): Promise<{ durable: DurableLog<W>; recovered: W[] }> {
+  await mkdir(cfg.dataDir, { recursive: true });
+  const opened = await Wal.open(join(cfg.dataDir, 'wal'));
+  if (opened.report.tornTail !== null) logger.warn({ tornTail: opened.report.tornTail }, 'write-ahead log had a torn tail (a write cut short by a crash); truncated it');
+  const { log, recovered } = DurableLog.recover<W>(opened);
+  return { durable: log, recovered };
+}
+
+function createRaft(cfg: MemberConfig, recovered: readonly W[]): RaftNode<KvCommand, KvSnapshot> {
+  const options = {
+    id: cfg.memberId,
+    peers: [...cfg.members.keys()].sort((a, b) => a - b),
+    rng: new Prng(randomInt(0, 2 ** 47)),
+    electionTimeoutTicks: cfg.electionTicks,
+    heartbeatTicks: 1,
+    commandBytes: kvCommandBytes,
+    snapshotCodec: kvSnapshotTextCodec,
+    commitEvents: false,
+  };
+  return recovered.length === 0 ? RaftNode.create(options) : RaftNode.recover(options, recovered);
+}
+
+export async function startMember(cfg: MemberConfig, logger: Logger, opts: MemberOptions = {}): Promise<RunningMember> {
+  if (cfg.protocol !== 'raft') throw new Error(`--protocol ${cfg.protocol} is not available in the server yet; use --protocol raft`);
+  const { durable, recovered } = await openStorage(cfg, logger);
+  const raft = createRaft(cfg, recovered);
+  const nodeOpts = { snapshotEveryEntries: opts.snapshotEveryEntries ?? 10_000 };
+  const node = recovered.length === 0 ? new KvNode(raft, nodeOpts) : KvNode.recover(raft, nodeOpts);
+  const fold = new RaftFold<KvCommand, KvSnapshot>();
+  for (const w of recovered) fold.add(w);
+  logger.info({ member: cfg.name, id: cfg.memberId.toString(16), recoveredWrites: recovered.length }, 'starting member');
+
+  const metrics = new Metrics();
+  const peers = new Map<NodeId, { host: string; port: number }>();
+  for (const [id, m] of cfg.members) if (id !== cfg.memberId) peers.set(id, urlHostPort(m.peerUrls[0] as URL));
+  const transport = new TcpTransport<PeerFrame<M>>({
+    id: cfg.memberId, clusterId: cfg.clusterId.toString(16), listen: urlHostPort(cfg.listenPeerUrls[0] as URL), peers, logger: logger.child({ part: 'net' }),
+  });
+  const forwarder = new Forwarder<M>(transport);
+  let leader: NodeId | null = null;
+  const onEvent = (e: ProtocolEvent): void => {
+    const status = raft.status();
+    if (status.leader !== leader) {
+      if (leader !== null || status.leader !== null) metrics.leaderChanges.inc();
+      leader = status.leader;
+      logger.info({ leader: leader?.toString(16) ?? null, term: status.term, role: status.role }, leader === null ? 'no leader' : 'leader elected');
+    }
+    if (e.kind === 'snapshot-installed' || e.kind === 'restore') logger.info({ event: e.kind, detail: e.detail }, 'snapshot installed');
+  };
+  const host = new NodeHost<M, W, KvRequest, KvReply>(node, {
+    persist: async (writes) => {
+      let compact = false;
+      for (const w of writes) {
+        fold.add(w);
+        compact ||= fold.worthCompacting(w);
+      }
+      const end = metrics.fsyncDuration.startTimer();
+      await durable.append(writes);
+      end();
+      metrics.batchWrites.observe(writes.length);
+      if (compact) await durable.compact(fold.summary());
+    },
+    send: (to, msg) => {
+      try {
+        transport.send(to, { type: 'protocol', msg });
+      } catch (err) {
+        logger.warn({ to: to.toString(16), err: (err as Error).message }, 'cannot send to peer');
+      }
+    },
+    event: onEvent,
+  }, { tickMs: cfg.tickMs });
+  host.onFatal = (err) => {
+    logger.fatal({ err: err.message }, 'cannot make writes durable; stopping (no acknowledged write is lost)');
+    process.exitCode = 1;
+    void stop();
+  };
+
+  const clientUrlsById = new Map<NodeId, readonly string[]>([[cfg.memberId, cfg.advertiseClientUrls.map((u) => u.origin)]]);
+  transport.onMessage((from, frame) => {
+    switch (frame.type) {
+      case 'protocol': host.deliver(from, frame.msg); break;
+      case 'forward':
+        host.request(frame.req, frame.timeoutMs).then(
+          (reply) => transport.send(from, { type: 'forward-reply', id: frame.id, reply }),
+          (err: Error) => transport.send(from, { type: 'forward-reply', id: frame.id, reply: { ok: false, error: 'failed', message: err.message } }),
+        );
+        break;
+      case 'forward-reply': forwarder.settle(frame.id, frame); break;
+      case 'member-info': clientUrlsById.set(from, frame.clientUrls); break;
+    }
+  });
+  await transport.start();
+  const announce = (): void => {
+    for (const id of peers.keys()) {
+      try {
+        transport.send(id, { type: 'member-info', name: cfg.name, clientUrls: cfg.advertiseClientUrls.map((u) => u.origin) });
+      } catch { /* the peer is unknown to the transport: nothing to announce */ }
+    }
+  };
+  announce();
+  const announcer = setInterval(announce, 5000);
+  host.start();
+
+  const client = ClientId(`${cfg.memberId.toString(16)}.${randomInt(0, 2 ** 47).toString(36)}`);
+  let seq = 1;
+  const submit = async (op: KvOp, timeoutMs: number): Promise<KvResult> => {
+    const req: KvRequest = { client, seq: seq++, op };
+    metrics.proposalsPending.inc();
+    try {
+      let reply = await host.request(req, timeoutMs);
+      if (!reply.ok && reply.error === 'not-leader' && reply.leader !== null && reply.leader !== cfg.memberId) {
+        reply = await forwarder.forward(reply.leader, req, timeoutMs);
+      }
+      return resultOf(reply);
+    } catch (err) {
+      metrics.proposalsFailed.inc();
+      if (err instanceof GrpcError) throw err;
+      throw new GrpcError(GrpcStatus.UNAVAILABLE, `etcdserver: ${(err as Error).message}`);
+    } finally {
+      metrics.proposalsPending.dec();
+    }
+  };
+
+  const running: RunningMember = {
+    config: cfg, node, host, clientPort: 0, peerPort: transport.address().port, metricsPort: null, submit,
+    clientUrls: (id) => clientUrlsById.get(id) ?? [],
+    stop: async () => stop(),
+  };
+  const grpc = new EtcdGrpcServer(etcdHandlers(running, opts.requestTimeoutMs ?? 5000));
+  const clientAddr = urlHostPort(cfg.listenClientUrls[0] as URL);
+  const addr = await grpc.listen(clientAddr.port, clientAddr.host);
+  let metricsServer: Server | null = null;
+  let metricsPort: number | null = null;
+  const metricsUrl = cfg.listenMetricsUrls[0];
+  const updateGauges = setInterval(() => {
+    const s = raft.status();
+    metrics.hasLeader.set(s.leader === null ? 0 : 1);
+    metrics.isLeader.set(s.role === 'leader' ? 1 : 0);
+    metrics.proposalsCommitted.set(s.commitIndex);
+    metrics.proposalsApplied.set(node.sm.appliedIndex);
+    metrics.applyLag.set(s.commitIndex - node.sm.appliedIndex);
+  }, 1000);
+  if (metricsUrl !== undefined) {
+    const m = urlHostPort(metricsUrl);
+    const served = await serveMetrics(metrics, () => {
+      const s = raft.status();
+      return s.leader === null ? { ok: false, reason: 'no leader' } : { ok: true, reason: '' };
+    }, m.host, m.port);
+    metricsServer = served.server;
+    metricsPort = served.address.port;
+  }
+  Object.assign(running, { clientPort: addr.port, metricsPort });
+  logger.info({ client: `${clientAddr.host}:${addr.port}`, peer: `${urlHostPort(cfg.listenPeerUrls[0] as URL).host}:${running.peerPort}`, metricsPort }, 'serving');
+
+  let stopped: Promise<void> | null = null;
+  function stop(): Promise<void> {
+    stopped ??= (async () => {
+      clearInterval(announcer);
+      clearInterval(updateGauges);
+      forwarder.stop();
+      await grpc.close();
+      await host.stop();
+      await transport.stop();
+      await durable.close();
+      metricsServer?.close();
+      logger.info('stopped');
+    })();
+    return stopped;
+  }
+  return running;
+}
+
+/** A node's reply as a store result, or the gRPC error etcd would answer. */
+function resultOf(reply: KvReply): KvResult {
+  if (reply.ok) {
+    if ('result' in reply) {
+      if (!reply.result.ok) throw kvErrorToGrpc(reply.result.error);
+      return reply.result;
+    }
+    throw new GrpcError(GrpcStatus.INTERNAL, 'synod: the store answered a simple op where an etcd request was sent');
+  }
+  switch (reply.error) {
+    case 'not-leader': throw new GrpcError(GrpcStatus.UNAVAILABLE, 'etcdserver: no leader');
+    case 'unknown': throw new GrpcError(GrpcStatus.UNAVAILABLE, 'etcdserver: leader changed (the request may or may not have taken effect)');
+    case 'busy': throw new GrpcError(GrpcStatus.RESOURCE_EXHAUSTED, 'etcdserver: too many requests');
+    case 'rejected': throw kvErrorToGrpc({ code: reply.code, message: reply.message });
+    case 'cas-mismatch': throw new GrpcError(GrpcStatus.INTERNAL, 'synod: unexpected cas reply to an etcd request');
+  }
+}
