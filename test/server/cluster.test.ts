@@ -1,0 +1,71 @@
+// A real three-member cluster of `synod node` processes on loopback, driven by
+// etcdctl (when installed), the npm etcd3 client and synod's own client commands.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { Etcd3 } from 'etcd3';
+import { MAIN, TestCluster } from './harness.js';
+
+const etcdctl = spawnSync('etcdctl', ['version'], { encoding: 'utf8' }).status === 0;
+
+describe('a three-member cluster on raft', () => {
+  let cluster: TestCluster;
+  before(async () => {
+    cluster = await TestCluster.start(3, 'raft');
+  });
+  after(async () => {
+    await cluster.stop();
+  });
+
+  test('etcdctl: put, get, prefix, del, txn, member list, endpoint status', { skip: etcdctl ? false : 'etcdctl is not installed (apt-get install etcd-client)' }, () => {
+    const run = (args: string[], input?: string): string =>
+      execFileSync('etcdctl', ['--endpoints', cluster.endpoints.join(','), ...args], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' }, ...(input === undefined ? {} : { input }) });
+    assert.equal(run(['put', 'ctl/a', '1']).trim(), 'OK');
+    assert.equal(run(['put', 'ctl/b', '2']).trim(), 'OK');
+    assert.equal(run(['get', 'ctl/a']), 'ctl/a\n1\n');
+    assert.equal(run(['get', 'ctl/', '--prefix', '--keys-only']).split('\n').filter(Boolean).join(','), 'ctl/a,ctl/b');
+    assert.equal(run(['txn'], 'value("ctl/a") = "1"\n\nput ctl/a 10\n\nput ctl/a 20\n\n').split('\n')[0], 'SUCCESS');
+    assert.equal(run(['get', 'ctl/a', '--print-value-only']).trim(), '10');
+    assert.equal(run(['del', 'ctl/', '--prefix']).trim(), '2');
+    assert.equal(run(['get', 'ctl/', '--prefix']).trim(), '');
+    const members = run(['member', 'list']).trim().split('\n');
+    assert.equal(members.length, 3);
+    assert.ok(members.every((l) => /, started, m\d, http:\/\/127\.0\.0\.1:\d+/.test(l)), members.join('\n'));
+    const status = JSON.parse(run(['endpoint', 'status', '-w', 'json'])) as { Status: { leader: number; header: { member_id: number } } }[];
+    assert.equal(status.length, 3);
+    assert.equal(status.filter((s) => s.Status.leader === s.Status.header.member_id).length, 1);
+  });
+
+  test('the npm etcd3 client: put, get, delete, prefix, txn', async () => {
+    const client = new Etcd3({ hosts: cluster.endpoints.map((e) => `http://${e}`) });
+    try {
+      await client.put('e3/x').value('1');
+      await client.put('e3/y').value('2');
+      assert.equal(await client.get('e3/x').string(), '1');
+      assert.deepEqual(await client.getAll().prefix('e3/').strings(), { 'e3/x': '1', 'e3/y': '2' });
+      const txn = await client.if('e3/x', 'Value', '==', '1').then(client.put('e3/x').value('one')).else(client.put('e3/x').value('other')).commit();
+      assert.equal(txn.succeeded, true);
+      const again = await client.if('e3/x', 'Value', '==', '1').then(client.put('e3/z').value('no')).commit();
+      assert.equal(again.succeeded, false);
+      assert.equal(await client.get('e3/x').string(), 'one');
+      await client.delete().key('e3/y');
+      assert.equal(await client.get('e3/y').string(), null);
+      assert.equal(await client.getAll().prefix('e3/').count(), 1);
+    } finally {
+      client.close();
+    }
+  });
+
+  test('synod client commands: put, get, del, txn, member list, endpoint health', () => {
+    const synod = (args: string[], input?: string): string =>
+      execFileSync(process.execPath, [MAIN, ...args, '--endpoints', cluster.endpoints.join(',')], { encoding: 'utf8', ...(input === undefined ? {} : { input }) });
+    assert.equal(synod(['put', 'cli/k', 'v']).trim(), 'OK');
+    assert.equal(synod(['get', 'cli/k']), 'cli/k\nv\n');
+    assert.equal(synod(['get', 'cli/', '--prefix', '--count-only']).trim(), '1');
+    assert.equal(synod(['txn'], 'version("cli/k") = "1"\n\nput cli/k w\n\n').split('\n')[0], 'SUCCESS');
+    assert.equal(synod(['get', 'cli/k', '--print-value-only', '--consistency', 's']).trim(), 'w');
+    assert.equal(synod(['del', 'cli/k']).trim(), '1');
+    assert.equal(synod(['member', 'list']).trim().split('\n').length, 3);
+    assert.match(synod(['endpoint', 'health']), /is healthy/);
+  });
+});

@@ -1,0 +1,111 @@
+// A real cluster of `synod node` processes on loopback, for tests.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EtcdClient } from '../../src/server/client.js';
+
+export const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface TestMember {
+  readonly name: string;
+  readonly clientPort: number;
+  readonly peerPort: number;
+  readonly dataDir: string;
+  proc: ChildProcess | null;
+  output: string;
+}
+
+export class TestCluster {
+  readonly dir: string;
+  members: TestMember[] = [];
+
+  private constructor(readonly protocol: string, readonly extraArgs: readonly string[]) {
+    this.dir = mkdtempSync(join(tmpdir(), 'synod-test-'));
+  }
+
+  static async start(size = 3, protocol = 'raft', extraArgs: readonly string[] = []): Promise<TestCluster> {
+    const c = new TestCluster(protocol, extraArgs);
+    for (let i = 1; i <= size; i++) {
+      c.members.push({ name: `m${i}`, clientPort: await freePort(), peerPort: await freePort(), dataDir: join(c.dir, `m${i}`), proc: null, output: '' });
+    }
+    for (const m of c.members) c.launch(m);
+    await c.waitForLeader();
+    return c;
+  }
+
+  get endpoints(): string[] {
+    return this.members.map((m) => `127.0.0.1:${m.clientPort}`);
+  }
+
+  args(m: TestMember): string[] {
+    return [
+      MAIN, 'node', '--name', m.name, '--data-dir', m.dataDir,
+      '--listen-client-urls', `http://127.0.0.1:${m.clientPort}`,
+      '--listen-peer-urls', `http://127.0.0.1:${m.peerPort}`,
+      '--initial-cluster', this.members.map((x) => `${x.name}=http://127.0.0.1:${x.peerPort}`).join(','),
+      '--protocol', this.protocol, '--heartbeat-interval', '50', '--election-timeout', '500',
+      ...this.extraArgs,
+    ];
+  }
+
+  launch(m: TestMember): void {
+    const proc = spawn(process.execPath, this.args(m), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SYNOD_LOG_PRETTY: '0' } });
+    m.output = '';
+    const keep = (d: Buffer): void => {
+      m.output = (m.output + d.toString()).slice(-20_000);
+    };
+    proc.stdout?.on('data', keep);
+    proc.stderr?.on('data', keep);
+    m.proc = proc;
+  }
+
+  kill(m: TestMember, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const proc = m.proc;
+    m.proc = null;
+    if (proc === null || proc.exitCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      proc.once('exit', () => resolve());
+      proc.kill(signal);
+    });
+  }
+
+  /** The member that reports itself leader, waiting up to `timeoutMs`. */
+  async waitForLeader(timeoutMs = 15_000): Promise<TestMember> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      for (const m of this.members) {
+        if (m.proc === null) continue;
+        const c = new EtcdClient({ endpoints: [`127.0.0.1:${m.clientPort}`], commandTimeoutMs: 500 });
+        try {
+          const s = await c.call('Maintenance', 'Status', {});
+          if (s.leader !== '0' && s.leader === s.header.member_id) return m;
+        } catch {
+          // not up yet
+        } finally {
+          c.close();
+        }
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`no leader within ${timeoutMs} ms; logs:\n${this.members.map((m) => `--- ${m.name}\n${m.output.slice(-3000)}`).join('\n')}`);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.members.map((m) => this.kill(m, 'SIGTERM')));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
