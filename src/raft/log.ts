@@ -15,6 +15,8 @@ export class RaftLog<C> {
   private entries: Entry<C>[] = [];
   committed = LogIndex(0);
   stableIndex = LogIndex(0);
+  /** Bumped on every change of the entries (lets views be cached). */
+  version = 0;
 
   get firstIndex(): LogIndex {
     return (this.snapshot.index + 1) as LogIndex;
@@ -56,6 +58,7 @@ export class RaftLog<C> {
       assert(e.index === this.lastIndex + 1, () => `append at ${e.index} after last ${this.lastIndex}`);
       this.entries.push(e);
     }
+    this.version++;
   }
 
   /**
@@ -90,6 +93,7 @@ export class RaftLog<C> {
   truncateFrom(from: number): void {
     assert(from > this.snapshot.index, () => `truncate at ${from} inside the snapshot through ${this.snapshot.index}`);
     this.entries.length = Math.max(0, from - this.snapshot.index - 1);
+    this.version++;
     if (this.stableIndex >= from) this.stableIndex = LogIndex(from - 1);
   }
 
@@ -141,6 +145,7 @@ export class RaftLog<C> {
     assert(this.term(meta.index) === meta.term, 'compaction term mismatch');
     this.entries = this.entries.slice(meta.index - this.snapshot.index);
     this.snapshot = meta;
+    this.version++;
   }
 
   /**
@@ -155,6 +160,7 @@ export class RaftLog<C> {
       if (this.stableIndex > meta.index) this.stableIndex = meta.index;
     }
     this.snapshot = meta;
+    this.version++;
     if (this.committed < meta.index) this.committed = meta.index;
   }
 

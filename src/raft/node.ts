@@ -16,6 +16,8 @@ import { entryHash, type RaftView } from './view.js';
 export class RaftNode<C, S> extends Reads<C, S> implements ReplicatedLog<C, S, RaftWrite<C, S>, RaftMessage<C>> {
   private awaitingAdvance = false;
   private readyLastIndex = LogIndex(0);
+  /** view() arrays, rebuilt only when the log changed (the simulator asks after every event). */
+  private viewCache: { version: number; window: number; terms: readonly number[]; hashes: readonly number[] } | null = null;
 
   /** A node with empty durable state. With `peers`, it bootstraps a cluster of them; without, it waits to be added. */
   static create<C, S>(options: RaftOptions<C, S>): RaftNode<C, S> {
@@ -264,9 +266,14 @@ export class RaftNode<C, S> extends Reads<C, S> implements ReplicatedLog<C, S, R
     return isVoter(this.conf, id);
   }
 
-  /** A summary for invariants, traces and the playground. */
-  view(): RaftView {
-    const entries = this.log.all();
+  /** A summary for invariants, traces and the playground; the log shows its last `window` entries. */
+  view(window = 512): RaftView {
+    if (this.viewCache === null || this.viewCache.version !== this.log.version || this.viewCache.window !== window) {
+      const entries = this.log.all();
+      const shown = entries.length > window ? entries.slice(entries.length - window) : entries;
+      this.viewCache = { version: this.log.version, window, terms: shown.map((e) => e.term), hashes: shown.map(entryHash) };
+    }
+    const { terms, hashes } = this.viewCache;
     return {
       id: this.id,
       role: this.role,
@@ -278,8 +285,9 @@ export class RaftNode<C, S> extends Reads<C, S> implements ReplicatedLog<C, S, R
       snapshotIndex: this.log.snapshot.index,
       snapshotTerm: this.log.snapshot.term,
       lastIndex: this.log.lastIndex,
-      logTerms: entries.map((e) => e.term),
-      logHashes: entries.map(entryHash),
+      logStart: this.log.lastIndex - hashes.length + 1,
+      logTerms: terms,
+      logHashes: hashes,
       voters: this.conf.voters,
       outgoing: this.conf.outgoing,
       learners: this.conf.learners,

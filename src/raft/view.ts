@@ -18,7 +18,9 @@ export interface RaftView extends NodeView {
   readonly snapshotIndex: number;
   readonly snapshotTerm: number;
   readonly lastIndex: number;
-  /** Terms of entries snapshotIndex+1 .. lastIndex. */
+  /** The index of logTerms[0]: the view shows the log's last entries only (a window). */
+  readonly logStart: number;
+  /** Terms of entries logStart .. lastIndex. */
   readonly logTerms: readonly number[];
   /** Fingerprints (term, index, kind, content) of the same entries. */
   readonly logHashes: readonly number[];

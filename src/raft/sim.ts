@@ -1,0 +1,71 @@
+// Raft in the simulator: a key-value store on a Raft log (through the KV
+// adapter), Raft's invariants, its mutants and its options.
+//
+// Options (synod sim --option name=value): electionTimeoutTicks (15: 150-300 ms
+// at 10 ms a tick), heartbeatTicks (3), preVote (true), checkQuorum (true),
+// readOnly ('safe' | 'lease'), maxInflightMsgs, maxEntriesPerMsg,
+// snapshotChunkBytes, snapshotEveryEntries (KV adapter: compact every N).
+
+import { kvCommandBytes, kvSnapshotTextCodec } from '../kv/codec.js';
+import type { KvCommand } from '../kv/command.js';
+import type { KvSnapshot } from '../kv/snapshot.js';
+import { kvProtocolSpec } from '../kv/spec.js';
+import type { NodeContext } from '../sim/protocol.js';
+import { raftInvariants } from './invariants.js';
+import { RaftNode } from './node.js';
+import { RAFT_MUTANTS, type RaftOptions } from './options.js';
+import type { RaftMessage, RaftWrite } from './types.js';
+
+export type RaftKvMessage = RaftMessage<KvCommand>;
+export type RaftKvWrite = RaftWrite<KvCommand, KvSnapshot>;
+
+function intOption(ctx: NodeContext, name: string, fallback: number, min: number): number {
+  const v = ctx.options[name];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw new RangeError(`raft option ${name} must be an integer >= ${min}, got ${String(v)}`);
+  return v;
+}
+
+function boolOption(ctx: NodeContext, name: string, fallback: boolean): boolean {
+  const v = ctx.options[name];
+  if (v === undefined) return fallback;
+  if (v === true || v === 'true') return true;
+  if (v === false || v === 'false') return false;
+  throw new RangeError(`raft option ${name} must be true or false, got ${String(v)}`);
+}
+
+function readOnlyOption(ctx: NodeContext): 'safe' | 'lease' {
+  const v = ctx.options['readOnly'] ?? 'safe';
+  if (v !== 'safe' && v !== 'lease') throw new RangeError(`raft option readOnly must be 'safe' or 'lease', got ${String(v)}`);
+  return v;
+}
+
+export function simRaftOptions(ctx: NodeContext): RaftOptions<KvCommand, KvSnapshot> {
+  return {
+    id: ctx.id,
+    peers: ctx.members,
+    rng: ctx.rng,
+    electionTimeoutTicks: intOption(ctx, 'electionTimeoutTicks', 15, 2),
+    heartbeatTicks: intOption(ctx, 'heartbeatTicks', 3, 1),
+    preVote: boolOption(ctx, 'preVote', true),
+    checkQuorum: boolOption(ctx, 'checkQuorum', true),
+    readOnly: readOnlyOption(ctx),
+    maxInflightMsgs: intOption(ctx, 'maxInflightMsgs', 64, 1),
+    maxEntriesPerMsg: intOption(ctx, 'maxEntriesPerMsg', 256, 1),
+    snapshotChunkBytes: intOption(ctx, 'snapshotChunkBytes', 4096, 1),
+    commandBytes: kvCommandBytes,
+    snapshotCodec: kvSnapshotTextCodec,
+    mutants: ctx.mutants,
+  };
+}
+
+export const raftSpec = kvProtocolSpec<RaftKvWrite, RaftKvMessage>({
+  name: 'raft',
+  description: 'Raft (PreVote, CheckQuorum, ReadIndex, snapshots in chunks, joint consensus) under a key-value store',
+  mutants: RAFT_MUTANTS,
+  tickMs: 10,
+  createLog: (ctx) => RaftNode.create(simRaftOptions(ctx)),
+  recoverLog: (ctx, durable) => RaftNode.recover(simRaftOptions(ctx), durable),
+  invariants: raftInvariants,
+  node: (_ctx, log) => ({ extraView: () => (log as RaftNode<KvCommand, KvSnapshot>).view() }),
+});
