@@ -49,7 +49,10 @@ export function readCommitOptions(members: readonly NodeId[], o: Readonly<Record
   if (members.length < 2) throw new RangeError(`a commit protocol needs at least 2 members, got ${members.length}`);
   const coordinator = members[0] as NodeId;
   const coordinatorIsParticipant = bool(o, 'coordinatorIsParticipant', false);
-  const participants = coordinatorIsParticipant ? members.slice() : members.slice(1);
+  const all = coordinatorIsParticipant ? members.slice() : members.slice(1);
+  // Option participants: only the first k of them are RMs; the other members host acceptors only (Paxos Commit).
+  const count = num(o, 'participants', all.length, 1, all.length);
+  const participants = all.slice(0, count);
   const noVotersRaw = o['noVoters'] ?? [];
   if (!Array.isArray(noVotersRaw) || !noVotersRaw.every((x) => typeof x === 'number')) {
     throw new RangeError('option noVoters must be a list of node ids');

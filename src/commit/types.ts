@@ -14,6 +14,13 @@ export type Outcome = 'commit' | 'abort';
 export interface CommitRequest {
   readonly type: 'begin';
   readonly tx: TxId;
+  /**
+   * The client asked before and got no answer. A coordinator that does not
+   * know the transaction (it restarted) must then not start it afresh: it
+   * finds out the outcome instead (2PC: presumed abort; 3PC: asks the
+   * participants; Paxos Commit: takes the transaction over).
+   */
+  readonly retry?: boolean;
 }
 
 export type CommitReply =

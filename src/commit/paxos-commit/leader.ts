@@ -70,6 +70,12 @@ export class PaxosCommitLeader implements Role<PaxosCommitMessage>, RequestHandl
       return;
     }
     const participants = this.opts.participants;
+    if (req.retry === true) {
+      // Unknown after a restart: the acceptors know what was chosen; take over and answer then.
+      this.takeOver(req.tx, participants);
+      this.txs.get(req.tx)?.requestIds.push(requestId);
+      return;
+    }
     const t = this.fresh(participants, 'ballot-0');
     t.requestIds.push(requestId);
     this.txs.set(req.tx, t);

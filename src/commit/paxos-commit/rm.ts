@@ -131,6 +131,7 @@ export class PaxosCommitRm implements Role<PaxosCommitMessage> {
     }
     const value: PaxosValue = chooseVote(this.rng, this.opts, this.io.self) === 'yes' ? 'prepared' : 'aborted';
     const outcome: Outcome | null = value === 'aborted' ? 'abort' : null;
+    this.io.event('voted', { tx, vote: value === 'prepared' ? 'yes' : 'no' });
     this.txs.set(tx, { participants, value, outcome, lastInquiry: this.io.now(), inquiries: 0, tally: this.opts.faster ? new Tally(this.opts.faultTolerance + 1) : null });
     // Forced even for "aborted": ballot 0 must never carry two values, even across a crash.
     this.io.write({ type: 'rm-vote', tx, participants, value });

@@ -16,7 +16,7 @@ import { MUTANT_COMMIT_WITHOUT_ALL_VOTES } from '../two-phase/coordinator.js';
 import type { ThreePcMessage, ThreePcWrite } from './messages.js';
 import { isThreePcCoordinatorMessage } from './messages.js';
 
-type Phase = 'collecting' | 'pre-committing' | 'done';
+type Phase = 'collecting' | 'pre-committing' | 'inquiring' | 'done';
 
 interface CoordinatorTx {
   readonly participants: readonly NodeId[];
@@ -61,6 +61,13 @@ export class ThreePcCoordinator implements Role<ThreePcMessage>, RequestHandler 
       return;
     }
     const participants = this.opts.participants;
+    if (req.retry === true) {
+      // Unknown after a restart: the participants may have terminated without us; ask them.
+      this.txs.set(req.tx, { participants, votes: new Map(), acks: new Set(), phase: 'inquiring', outcome: null, since: this.io.now(), requestIds: [requestId] });
+      this.active.add(req.tx);
+      this.inquire(req.tx, participants);
+      return;
+    }
     this.txs.set(req.tx, { participants, votes: new Map(), acks: new Set(), phase: 'collecting', outcome: null, since: this.io.now(), requestIds: [requestId] });
     this.active.add(req.tx);
     for (const p of participants) this.io.send(p, { type: 'can-commit', tx: req.tx, participants });
@@ -104,6 +111,10 @@ export class ThreePcCoordinator implements Role<ThreePcMessage>, RequestHandler 
       // Missing votes: abort. Missing acks: the silent sites have failed; commit (Skeen 1981).
       if (t.phase === 'collecting') this.decide(tx, t, 'abort');
       else if (t.phase === 'pre-committing') this.decide(tx, t, 'commit');
+      else if (t.phase === 'inquiring') {
+        t.since = now;
+        this.inquire(tx, t.participants);
+      }
     }
   }
 
@@ -135,6 +146,10 @@ export class ThreePcCoordinator implements Role<ThreePcMessage>, RequestHandler 
     t.phase = 'pre-committing';
     t.since = this.io.now();
     for (const p of t.participants) this.io.send(p, { type: 'pre-commit', tx, round: -1 });
+  }
+
+  private inquire(tx: TxId, participants: readonly NodeId[]): void {
+    for (const p of participants) this.io.send(p, { type: 'decision-request', tx, participants });
   }
 
   private onAck(from: NodeId, tx: TxId): void {

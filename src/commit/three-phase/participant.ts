@@ -149,6 +149,7 @@ export class ThreePcParticipant implements Role<ThreePcMessage> {
       return;
     }
     const vote = chooseVote(this.rng, this.opts, this.io.self);
+    this.io.event('voted', { tx, vote });
     if (vote === 'no') {
       this.txs.set(tx, this.fresh(participants, vote, 'aborted', 0));
       this.io.send(from, { type: 'vote', tx, vote });

@@ -56,6 +56,11 @@ export class TwoPcCoordinator implements Role<TwoPcMessage>, RequestHandler {
       else known.requestIds.push(requestId);
       return;
     }
+    if (req.retry === true) {
+      // Unknown after a restart: never committed (a commit is recorded first), so presumed aborted.
+      this.io.reply(requestId, { type: 'outcome', tx: req.tx, outcome: 'abort' });
+      return;
+    }
     const participants = this.opts.participants;
     this.txs.set(req.tx, { participants, votes: new Map(), outcome: null, startedAt: this.io.now(), requestIds: [requestId] });
     this.collecting.add(req.tx);

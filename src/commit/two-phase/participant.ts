@@ -124,6 +124,7 @@ export class TwoPcParticipant implements Role<TwoPcMessage> {
       return;
     }
     const vote = chooseVote(this.rng, this.opts, this.io.self);
+    this.io.event('voted', { tx, vote });
     if (vote === 'no') {
       // A no vote is a unilateral abort; presumed abort writes nothing for it.
       this.txs.set(tx, { participants, vote, outcome: 'abort', lastInquiry: 0, inquiries: 0 });
