@@ -37,6 +37,7 @@ export class Digest {
 export function valueKey(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) => {
     if (x === null || typeof x !== 'object' || Array.isArray(x)) return x;
+    if (ArrayBuffer.isView(x)) return Array.from(new Uint8Array(x.buffer, x.byteOffset, x.byteLength));
     const o = x as Record<string, unknown>;
     return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
   });

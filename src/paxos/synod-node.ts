@@ -64,6 +64,8 @@ export class SynodNode implements SimNode<SynodNodeMessage, SynodNodeWrite, Decr
   private readonly waiting: number[] = [];
   private readonly clientValues: DecreeValue[] = [];
   private promisedShown: Ballot | null;
+  /** Ballots of this node refused (nacked) so far. */
+  private refused = 0;
 
   constructor(ctx: NodeContext, durable: readonly SynodNodeWrite[] = []) {
     this.id = ctx.id;
@@ -82,13 +84,18 @@ export class SynodNode implements SimNode<SynodNodeMessage, SynodNodeWrite, Decr
     return this.rng.int(this.opts.electionTicks, 2 * this.opts.electionTicks);
   }
 
+  /** The distinguished proposer is on: from the start, or once this node saw `duelRounds` refused ballots. */
+  private get leaderOn(): boolean {
+    return this.opts.leader && this.refused >= this.opts.duelRounds;
+  }
+
   private get isLeader(): boolean {
-    return this.opts.leader && this.leader === this.id;
+    return this.leaderOn && this.leader === this.id;
   }
 
   /** Whether this node may run ballots now. */
   private get mayPropose(): boolean {
-    return !this.opts.leader || this.isLeader;
+    return !this.leaderOn || this.isLeader;
   }
 
   request(requestId: number, req: DecreeRequest): void {
@@ -124,7 +131,7 @@ export class SynodNode implements SimNode<SynodNodeMessage, SynodNodeWrite, Decr
 
   tick(): void {
     this.now++;
-    if (this.opts.leader) this.tickLeader();
+    if (this.leaderOn) this.tickLeader();
     if (this.learner.chosen !== null) return;
     const attemptRunning = this.proposer.phase !== 'idle';
     if (attemptRunning && this.now - this.attemptStarted >= this.opts.retryTicks) {
@@ -155,7 +162,7 @@ export class SynodNode implements SimNode<SynodNodeMessage, SynodNodeWrite, Decr
   }
 
   private scheduleRetry(): void {
-    if (this.opts.leader) this.retryAt = this.now + this.rng.int(1, this.opts.backoffTicks);
+    if (this.leaderOn) this.retryAt = this.now + this.rng.int(1, this.opts.backoffTicks);
     else this.retryAt = this.now;
   }
 
@@ -203,6 +210,12 @@ export class SynodNode implements SimNode<SynodNodeMessage, SynodNodeWrite, Decr
   }
 
   private onRefused(): void {
+    this.refused++;
+    if (this.opts.leader && this.refused === this.opts.duelRounds && this.opts.duelRounds > 0) {
+      // The duel has gone on long enough: elect a distinguished proposer from now on.
+      this.lastHeard = this.now;
+      this.fx.output({ type: 'event', event: { kind: 'leader-election-on', detail: { refused: this.refused } } });
+    }
     this.scheduleRetry();
     if (this.retryAt !== null && this.retryAt <= this.now && this.mayPropose) this.startAttempt();
   }
@@ -239,7 +252,7 @@ export class SynodNode implements SimNode<SynodNodeMessage, SynodNodeWrite, Decr
 
   private onHeartbeat(from: NodeId, ballot: Ballot | null): void {
     this.proposer.observe(ballot);
-    if (!this.opts.leader) return;
+    if (!this.leaderOn) return;
     if (this.isLeader) {
       const mine = compareBallots(this.proposer.ballot, ballot);
       if (mine > 0 || (mine === 0 && this.id > from)) return;

@@ -8,6 +8,12 @@ export type LearnerMode = 'all' | 'distinguished';
 export interface SynodOptions {
   /** A distinguished proposer (leader by heartbeats) with randomized back-off; false lets every node propose and retry at once. */
   readonly leader: boolean;
+  /**
+   * With `leader` on: the number of refused ballots a node tolerates while
+   * proposing without a leader before it turns the distinguished proposer on
+   * (0: a leader from the start). Shows the duel, then the cure, in one run.
+   */
+  readonly duelRounds: number;
   /** After a refused ballot the leader waits a random 1..backoffTicks ticks before the next one. */
   readonly backoffTicks: number;
   /** 'all': every acceptor tells every learner; 'distinguished': acceptors tell a few learners, who relay. */
@@ -42,6 +48,7 @@ export function synodOptions(members: number, o: Readonly<Record<string, unknown
   if (distinguishedLearners > members) throw new SynodOptionError(`distinguishedLearners ${distinguishedLearners} exceeds the ${members} members`);
   return {
     leader,
+    duelRounds: intOption(o, 'duelRounds', 0, 0),
     backoffTicks: intOption(o, 'backoffTicks', 10, 1),
     learners,
     distinguishedLearners,

@@ -2,11 +2,14 @@
 // spec here.
 import type { ProtocolSpec } from './protocol.js';
 import { registerSpec } from './reference/spec.js';
+import { raftSpec } from '../raft/sim.js';
+import { paxosSpec } from '../paxos/spec.js';
+import { multiPaxosSpec } from '../paxos/multi/spec.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnySpec = ProtocolSpec<any, any, any, any>;
 
-const specs: AnySpec[] = [registerSpec];
+const specs: AnySpec[] = [registerSpec, raftSpec, paxosSpec, multiPaxosSpec];
 
 export function protocolNames(): string[] {
   return specs.map((s) => s.name);
