@@ -33,7 +33,7 @@ export interface RecordLog {
    * last durable record (RangeError).
    */
   release(beforeSeq: number): Promise<void>;
-  /** Waits for queued appends to become durable, then closes. */
+  /** Waits for queued appends to become durable, then closes. Rejects with the failure if the log had failed. */
   close(): Promise<void>;
   /**
    * For tests: stop as if the process died now. Appends not yet durable may be

@@ -168,7 +168,8 @@ export class Wal implements RecordLog {
       await this.flushing;
     }
     await this.releasing.catch(() => undefined);
-    await this.active.close();
+    await this.closeActive();
+    if (this.failure !== null) throw this.failure;
   }
 
   async crash(): Promise<void> {
@@ -179,7 +180,14 @@ export class Wal implements RecordLog {
     // A write already handed to the kernel may or may not reach the disk; either is allowed.
     while (this.flushing !== null) await this.flushing.catch(() => undefined);
     await this.releasing.catch(() => undefined);
-    await this.active.close();
+    await this.closeActive();
+  }
+
+  private async closeActive(): Promise<void> {
+    // After an I/O failure the handle may be unusable; closing is best effort then.
+    await this.active.close().catch((e: unknown) => {
+      if (this.state !== 'failed') throw e;
+    });
   }
 
   private schedule(): void {

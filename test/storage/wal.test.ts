@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Wal } from '../../src/storage/wal.js';
 import type { WalOptions } from '../../src/storage/wal.js';
-import { CorruptionError } from '../../src/storage/errors.js';
+import { CorruptionError, LogFailedError } from '../../src/storage/errors.js';
 import { RECORD_HEADER_BYTES } from '../../src/storage/record.js';
 import { SEGMENT_HEADER_BYTES, segmentName } from '../../src/storage/segment.js';
 import { encodeMeta } from '../../src/storage/wal-meta.js';
@@ -264,5 +264,25 @@ describe('WAL start-up housekeeping', () => {
       assert.equal(records.length, 2);
       assert.ok(!(await readdir(dir)).some((f) => f.endsWith('.tmp')));
       await log.close();
+    }));
+});
+
+describe('WAL I/O failure', () => {
+  test('a failed write stops the log for good: queued and later appends reject with LogFailedError', () =>
+    withDir(async (dir) => {
+      const { log } = await Wal.open(dir);
+      await log.append(1, payload(1));
+      // Pull the file out from under the WAL, as a failing disk would.
+      await (log as unknown as { active: { close(): Promise<void> } }).active.close();
+      const results = await Promise.allSettled([log.append(1, payload(2)), log.append(1, payload(3))]);
+      for (const r of results) {
+        assert.equal(r.status, 'rejected');
+        assert.ok(r.reason instanceof LogFailedError, String(r.reason));
+        assert.match((r.reason as Error).message, /WAL write or fdatasync failed in .*the log is stopped/);
+      }
+      await assert.rejects(log.append(1, payload(4)), LogFailedError);
+      const again = await Wal.open(dir);
+      assert.equal(again.records.length, 1, 'only the acknowledged record is there');
+      await again.log.close();
     }));
 });
