@@ -116,6 +116,17 @@ export class TcpTransport<M> implements Transport<M> {
     if (this.running && this.dials(id)) this.dial(fresh);
   }
 
+  /** Forgets a member (removed from the cluster): closes its connection and drops its queue. */
+  removePeer(id: NodeId): void {
+    const link = this.links.get(id);
+    if (link === undefined) return;
+    this.links.delete(id);
+    if (link.timer !== null) clearTimeout(link.timer);
+    link.queue.clear();
+    link.conn?.close('member removed');
+    link.dialing?.close('member removed');
+  }
+
   async start(): Promise<void> {
     if (this.running) return;
     if (this.stopped) throw new Error('a stopped transport cannot be restarted; create a new one');

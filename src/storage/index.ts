@@ -2,6 +2,7 @@
 // snapshots, and the LMDB state store. See docs/storage.md.
 export { crc32c } from './crc32c.js';
 export { CorruptionError, LogClosedError, LogFailedError, QueueFullError, RecordTooLargeError } from './errors.js';
+export { DirectoryLockedError } from './dir-lock.js';
 export type { LogRecord, OpenedLog, RecordLog, RecordLogLimits } from './record-log.js';
 export { Wal } from './wal.js';
 export type { WalOptions, WalOpenReport, WalStats } from './wal.js';

@@ -12,6 +12,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assert } from '../core/assert.js';
 import { LogClosedError, LogFailedError, QueueFullError, RecordTooLargeError } from './errors.js';
+import { lockDirectory } from './dir-lock.js';
 import { fsyncDir, writeFileAtomic } from './fs-util.js';
 import { checkRecordType, DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_RECORD_BYTES } from './record-log.js';
 import type { LogRecord, OpenedLog, RecordLog, RecordLogLimits } from './record-log.js';
@@ -76,6 +77,7 @@ export class Wal implements RecordLog {
 
   private constructor(
     private readonly dir: string,
+    private readonly unlock: () => Promise<void>,
     private readonly segments: Segment[],
     private active: FileHandle,
     private activeOffset: number,
@@ -100,12 +102,27 @@ export class Wal implements RecordLog {
       throw new RangeError(`maxRecordBytes must be in 1..${0xffff_ffff}, got ${maxRecordBytes}`);
     }
     await mkdir(dir, { recursive: true });
+    const unlock = await lockDirectory(dir);
+    try {
+      return await Wal.openLocked(dir, unlock, maxRecordBytes, options);
+    } catch (e) {
+      await unlock();
+      throw e;
+    }
+  }
+
+  private static async openLocked(
+    dir: string,
+    unlock: () => Promise<void>,
+    maxRecordBytes: number,
+    options: WalOptions,
+  ): Promise<OpenedLog<Wal> & { readonly report: WalOpenReport }> {
     const scan = await scanWal(dir, maxRecordBytes);
     for (const path of scan.released) await unlink(path);
     if (scan.segments.length === 0) {
       await writeMeta(join(dir, META_FILE), 1);
       const seg = await createSegment(dir, 1);
-      const wal = new Wal(dir, [seg.segment], seg.handle, SEGMENT_HEADER_BYTES, 0, 1, 1, options);
+      const wal = new Wal(dir, unlock, [seg.segment], seg.handle, SEGMENT_HEADER_BYTES, 0, 1, 1, options);
       return { log: wal, records: [], report: { tornTail: null, releasedAtOpen: [] } };
     }
     const last = scan.segments[scan.segments.length - 1]!;
@@ -117,7 +134,7 @@ export class Wal implements RecordLog {
     if (scan.tornTail !== null) await handle.datasync();
     if (scan.released.length > 0) await fsyncDir(dir);
     const segs = scan.segments.map((s) => ({ firstSeq: s.firstSeq, path: s.path }));
-    const wal = new Wal(dir, segs, handle, last.endOffset, last.count, scan.firstSeq, scan.nextSeq, options);
+    const wal = new Wal(dir, unlock, segs, handle, last.endOffset, last.count, scan.firstSeq, scan.nextSeq, options);
     const report: WalOpenReport = { tornTail: scan.tornTail, releasedAtOpen: scan.released };
     return { log: wal, records: scan.records, report };
   }
@@ -188,6 +205,7 @@ export class Wal implements RecordLog {
     await this.active.close().catch((e: unknown) => {
       if (this.state !== 'failed') throw e;
     });
+    await this.unlock();
   }
 
   private schedule(): void {

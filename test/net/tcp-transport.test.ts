@@ -150,6 +150,20 @@ describe('TCP transport: a bad connection is closed, the node carries on', () =>
     }
   });
 
+  test('a removed member can no longer be sent to, and its connection is closed', async () => {
+    const c = await tcpCluster([1, 2], {});
+    try {
+      const got = collect(c.node(2));
+      c.node(1).send(NodeId(2), 'hello');
+      await waitFor('first message', () => got.length === 1);
+      c.nodes.get(1)!.removePeer(NodeId(2));
+      assert.throws(() => c.node(1).send(NodeId(2), 'x'), RangeError);
+      await waitFor('node 2 sees the connection go', () => c.node(2).stats().peers[0]!.connected === false);
+    } finally {
+      await c.close();
+    }
+  });
+
   test('the dialler backs off while the peer is absent and connects once it listens', async () => {
     const c = await tcpCluster([1, 2], {});
     try {

@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { appendFile, mkdtemp, readdir, readFile, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { Wal } from '../../src/storage/wal.js';
+import { DirectoryLockedError } from '../../src/storage/dir-lock.js';
 import type { WalOptions } from '../../src/storage/wal.js';
 import { CorruptionError, LogFailedError } from '../../src/storage/errors.js';
 import { RECORD_HEADER_BYTES } from '../../src/storage/record.js';
@@ -267,6 +269,28 @@ describe('WAL start-up housekeeping', () => {
     }));
 });
 
+describe('WAL directory lock', () => {
+  test('a second open of a directory in use is refused, and allowed after close', () =>
+    withDir(async (dir) => {
+      const { log } = await Wal.open(dir);
+      await assert.rejects(Wal.open(dir), (e: unknown) => e instanceof DirectoryLockedError && e.message.includes(`process ${process.pid}`));
+      await log.close();
+      const again = await Wal.open(dir);
+      await again.log.close();
+    }));
+
+  test('a lock left by a process that died is taken over', () =>
+    withDir(async (dir) => {
+      const dead = spawnSync(process.execPath, ['-e', '']).pid;
+      assert.ok(dead !== undefined);
+      await writeFile(join(dir, 'LOCK'), `${dead}\n`);
+      const { log } = await Wal.open(dir);
+      assert.equal((await readFile(join(dir, 'LOCK'), 'utf8')).trim(), String(process.pid));
+      await log.close();
+      assert.ok(!(await readdir(dir)).includes('LOCK'), 'close removes the lock');
+    }));
+});
+
 describe('WAL I/O failure', () => {
   test('a failed write stops the log for good: queued and later appends reject with LogFailedError', () =>
     withDir(async (dir) => {
@@ -281,6 +305,7 @@ describe('WAL I/O failure', () => {
         assert.match((r.reason as Error).message, /WAL write or fdatasync failed in .*the log is stopped/);
       }
       await assert.rejects(log.append(1, payload(4)), LogFailedError);
+      await assert.rejects(log.close(), LogFailedError);
       const again = await Wal.open(dir);
       assert.equal(again.records.length, 1, 'only the acknowledged record is there');
       await again.log.close();
