@@ -10,7 +10,9 @@ import { kvCommandBytes, kvSnapshotTextCodec } from '../kv/codec.js';
 import type { KvCommand } from '../kv/command.js';
 import type { KvSnapshot } from '../kv/snapshot.js';
 import { kvProtocolSpec } from '../kv/spec.js';
-import type { NodeContext } from '../sim/protocol.js';
+import type { NodeId } from '../core/ids.js';
+import type { KvReply, KvRequest } from '../kv/api.js';
+import type { NodeContext, NodeView, ProtocolSpec, SimNode } from '../sim/protocol.js';
 import { raftInvariants } from './invariants.js';
 import { RaftNode } from './node.js';
 import { RAFT_MUTANTS, type RaftOptions } from './options.js';
@@ -59,7 +61,7 @@ export function simRaftOptions(ctx: NodeContext): RaftOptions<KvCommand, KvSnaps
   };
 }
 
-export const raftSpec = kvProtocolSpec<RaftKvWrite, RaftKvMessage>({
+const kvRaftSpec = kvProtocolSpec<RaftKvWrite, RaftKvMessage>({
   name: 'raft',
   description: 'Raft (PreVote, CheckQuorum, ReadIndex, snapshots in chunks, joint consensus) under a key-value store',
   mutants: RAFT_MUTANTS,
@@ -67,5 +69,58 @@ export const raftSpec = kvProtocolSpec<RaftKvWrite, RaftKvMessage>({
   createLog: (ctx) => RaftNode.create(simRaftOptions(ctx)),
   recoverLog: (ctx, durable) => RaftNode.recover(simRaftOptions(ctx), durable),
   invariants: raftInvariants,
-  node: (_ctx, log) => ({ extraView: () => (log as RaftNode<KvCommand, KvSnapshot>).view() }),
+  // The KV view shows a few keys only: the simulator asks for views after every event.
+  node: (_ctx, log) => ({ viewKeys: 4, extraView: () => (log as RaftNode<KvCommand, KvSnapshot>).view() }),
 });
+
+type RaftSimNode = SimNode<RaftKvMessage, RaftKvWrite, KvRequest, KvReply>;
+
+/**
+ * The simulator asks every node for its view after every event, but an event
+ * changes one node: keep each view until the node gets its next input.
+ */
+class CachedView implements RaftSimNode {
+  private cached: NodeView | null = null;
+
+  constructor(private readonly inner: RaftSimNode) {}
+
+  get id(): NodeId {
+    return this.inner.id;
+  }
+
+  tick(): void {
+    this.cached = null;
+    this.inner.tick();
+  }
+
+  step(from: NodeId, msg: RaftKvMessage): void {
+    this.cached = null;
+    this.inner.step(from, msg);
+  }
+
+  request(requestId: number, req: KvRequest): void {
+    this.cached = null;
+    this.inner.request(requestId, req);
+  }
+
+  ready(): ReturnType<RaftSimNode['ready']> {
+    this.cached = null;
+    return this.inner.ready();
+  }
+
+  advance(): void {
+    this.cached = null;
+    this.inner.advance();
+  }
+
+  view(): NodeView {
+    this.cached ??= this.inner.view();
+    return this.cached;
+  }
+}
+
+export const raftSpec: ProtocolSpec<RaftKvMessage, RaftKvWrite, KvRequest, KvReply> = {
+  ...kvRaftSpec,
+  create: (ctx) => new CachedView(kvRaftSpec.create(ctx)),
+  recover: (ctx, durable) => new CachedView(kvRaftSpec.recover(ctx, durable)),
+};
