@@ -145,7 +145,13 @@ export class KvWorkload implements Workload<KvRequest, KvReply> {
 
   finish(budget: CheckBudget): readonly WorkloadVerdict[] {
     for (const c of this.clients) if (c.op !== null) this.complete(c, 'info', null);
-    const verdict = checkLinearizability(this.history, { maxSteps: budget.maxSteps });
+    let verdict: ReturnType<typeof checkLinearizability>;
+    try {
+      verdict = checkLinearizability(this.history, { maxSteps: budget.maxSteps });
+    } catch (err) {
+      // A failure of the checker itself is no verdict on the protocol: reported as undecided, never hidden.
+      return [{ result: 'unknown', check: 'linearizability', reason: `the checker failed: ${err instanceof Error ? err.message : String(err)}` }];
+    }
     switch (verdict.result) {
       case 'ok':
         return [{ result: 'ok', check: 'linearizability', detail: `${this.history.length / 2} operations` }];

@@ -16,6 +16,8 @@ export const EventKind = {
   ClientTimer: 6,
   Nemesis: 7,
   Callback: 8,
+  /** A delivery cancelled by hand (the playground dropped the message). */
+  Cancelled: 9,
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 
@@ -29,6 +31,8 @@ export class SimEvent {
   a = 0;
   /** A second number (the sender of a message). */
   b = 0;
+  /** A third number (when a message was sent). */
+  c = 0;
   /** Anything else (a message, a request, a callback). */
   payload: unknown = null;
 }

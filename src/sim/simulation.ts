@@ -14,7 +14,7 @@ import { Prng } from '../core/prng.js';
 import type { Message } from '../core/replicated-log.js';
 import { Disk, type DiskConfig, DEFAULT_DISK } from './disk.js';
 import type { FaultControl } from './faults.js';
-import { NodeHost, type HostEnv, type ProcessStatus } from './host.js';
+import { NodeHost, type AnyNode, type HostEnv, type ProcessStatus } from './host.js';
 import { DEFAULT_NETWORK, Network, roundUs, type NetworkConfig } from './network.js';
 import { blockedLinks, groups as groupPartition, type Partition } from './partitions.js';
 import type { Invariant, NodeContext, NodeView, ProtocolSpec, SimOutput } from './protocol.js';
@@ -69,7 +69,8 @@ export class Simulation implements FaultControl, ScenarioControl {
   readonly rng: Prng;
   /** The random fault schedule's stream. */
   readonly faultRng: Prng;
-  readonly counts = new Map<string, number>();
+  private readonly rareCounts = new Map<string, number>();
+  private readonly eventCounts = new Map<string, number>();
   private time = 0;
   private eventNo = 0;
   private inStep = false;
@@ -77,7 +78,9 @@ export class Simulation implements FaultControl, ScenarioControl {
   private readonly queue = new EventQueue();
   private readonly hosts: NodeHost[] = [];
   readonly network: Network;
-  private readonly inflight = new Map<number, InFlightMessage>();
+  private nSend = 0;
+  private nDeliver = 0;
+  private nRequest = 0;
   private nextMessageId = 1;
   private nextRequestId = 1;
   private readonly sinks: TraceSink[] = [];
@@ -155,7 +158,31 @@ export class Simulation implements FaultControl, ScenarioControl {
 
   /** The messages in the network now, by delivery time. */
   inFlight(): InFlightMessage[] {
-    return [...this.inflight.values()].sort((a, b) => a.deliverAt - b.deliverAt || a.id - b.id);
+    const out: InFlightMessage[] = [];
+    for (const e of this.queue.pending()) {
+      if (e.kind === EventKind.Deliver) out.push({ id: e.a, from: e.b, to: e.node, msg: e.payload as Message, sentAt: e.c, deliverAt: e.time });
+    }
+    return out.sort((a, b) => a.deliverAt - b.deliverAt || a.id - b.id);
+  }
+
+  /** Counters of faults, message fates and protocol events so far. */
+  get counts(): ReadonlyMap<string, number> {
+    const out = new Map(this.rareCounts);
+    if (this.nSend > 0) out.set('send', this.nSend);
+    if (this.nDeliver > 0) out.set('deliver', this.nDeliver);
+    if (this.nRequest > 0) out.set('request', this.nRequest);
+    for (const [k, n] of this.eventCounts) out.set(`event:${k}`, n);
+    return out;
+  }
+
+  /** The protocol node running as `node` now (null while it is down), for tests and the playground. */
+  nodeAt(node: number): AnyNode | null {
+    return this.host(node).node;
+  }
+
+  /** Inputs waiting at a node (busy with its disk, or paused). */
+  queuedInputs(node: number): number {
+    return this.host(node).queued;
   }
 
   /** Durable records on a node's disk (what a restart would recover from). */
@@ -313,12 +340,12 @@ export class Simulation implements FaultControl, ScenarioControl {
 
   /** Drops one in-flight message by id. Returns false when it is not in flight. */
   dropMessage(id: number): boolean {
-    const m = this.inflight.get(id);
-    if (m === undefined) return false;
+    const e = this.queue.pending().find((x) => x.kind === EventKind.Deliver && x.a === id);
+    if (e === undefined) return false;
     this.perform(() => {
-      this.inflight.delete(id);
+      e.kind = EventKind.Cancelled;
       this.bump('drop:manual');
-      this.emitIf(() => ({ type: 'drop', i: this.eventNo, t: this.time, id, from: m.from, to: m.to, reason: 'manual' }));
+      this.emitIf(() => ({ type: 'drop', i: this.eventNo, t: this.time, id, from: e.b, to: e.node, reason: 'manual' }));
     });
     return true;
   }
@@ -420,8 +447,8 @@ export class Simulation implements FaultControl, ScenarioControl {
 
   private isStale(e: SimEvent): boolean {
     switch (e.kind) {
-      case EventKind.Deliver:
-        return !this.inflight.has(e.a);
+      case EventKind.Cancelled:
+        return true;
       case EventKind.Tick:
       case EventKind.Synced:
         return (this.hosts[e.node] as NodeHost).incarnation !== e.a || (this.hosts[e.node] as NodeHost).status === 'down';
@@ -433,7 +460,7 @@ export class Simulation implements FaultControl, ScenarioControl {
   private dispatch(e: SimEvent): void {
     switch (e.kind) {
       case EventKind.Deliver:
-        this.deliver(e.a);
+        this.deliver(e);
         return;
       case EventKind.Tick: {
         this.scheduleTick(e.node, e.time + this.spec.tickMs);
@@ -442,9 +469,8 @@ export class Simulation implements FaultControl, ScenarioControl {
         return;
       }
       case EventKind.Synced: {
-        const node = e.node;
-        this.emitIf(() => ({ type: 'synced', i: this.eventNo, t: this.time, node, records: e.b }));
-        (this.hosts[node] as NodeHost).synced();
+        if (this.sinks.length > 0) this.emit({ type: 'synced', i: this.eventNo, t: this.time, node: e.node, records: e.b });
+        (this.hosts[e.node] as NodeHost).synced();
         return;
       }
       case EventKind.ClientDeliver:
@@ -459,6 +485,8 @@ export class Simulation implements FaultControl, ScenarioControl {
       case EventKind.Nemesis:
       case EventKind.Callback:
         (e.payload as () => void)();
+        return;
+      case EventKind.Cancelled:
         return;
     }
   }
@@ -484,13 +512,13 @@ export class Simulation implements FaultControl, ScenarioControl {
 
   private scheduleSync(node: number, incarnation: number, delayMs: number, records: number): void {
     const syncAt = roundUs(this.time + delayMs);
-    this.emitIf(() => ({ type: 'persist', i: this.eventNo, t: this.time, node, records, syncAt }));
+    if (this.sinks.length > 0) this.emit({ type: 'persist', i: this.eventNo, t: this.time, node, records, syncAt });
     this.queue.push(this.queue.alloc(syncAt, EventKind.Synced, node, incarnation, records, null));
   }
 
   private send(from: number, to: NodeId, msg: Message): void {
     const id = this.nextMessageId++;
-    this.bump('send');
+    this.nSend++;
     const net = this.network;
     const reason = net.isBlocked(from, to) ? 'partition' : net.drawLoss(from, to) ? 'loss' : null;
     const deliverAt = roundUs(this.time + net.latency(from, to));
@@ -511,23 +539,25 @@ export class Simulation implements FaultControl, ScenarioControl {
   }
 
   private enqueueMessage(id: number, from: number, to: number, msg: Message, deliverAt: number): void {
-    this.inflight.set(id, { id, from, to, msg, sentAt: this.time, deliverAt });
-    this.queue.push(this.queue.alloc(deliverAt, EventKind.Deliver, to, id, from, null));
+    const e = this.queue.alloc(deliverAt, EventKind.Deliver, to, id, from, msg);
+    e.c = this.time;
+    this.queue.push(e);
   }
 
-  private deliver(id: number): void {
-    const m = this.inflight.get(id) as InFlightMessage;
-    this.inflight.delete(id);
-    const h = this.hosts[m.to] as NodeHost;
-    const reason = this.network.isBlocked(m.from, m.to) ? 'partition' : h.status === 'down' ? 'down' : null;
-    if (reason === null && h.message(m.from, m.msg)) {
-      this.bump('deliver');
-      if (this.sinks.length > 0) this.emit({ type: 'deliver', i: this.eventNo, t: this.time, id, from: m.from, to: m.to });
+  private deliver(e: SimEvent): void {
+    const id = e.a;
+    const from = e.b;
+    const to = e.node;
+    const h = this.hosts[to] as NodeHost;
+    const reason = this.network.isBlocked(from, to) ? 'partition' : h.status === 'down' ? 'down' : null;
+    if (reason === null && h.message(from, e.payload as Message)) {
+      this.nDeliver++;
+      if (this.sinks.length > 0) this.emit({ type: 'deliver', i: this.eventNo, t: this.time, id, from, to });
       return;
     }
     const why = reason ?? 'queue-full';
     this.bump(`drop:${why}`);
-    this.emitIf(() => ({ type: 'drop', i: this.eventNo, t: this.time, id, from: m.from, to: m.to, reason: why }));
+    this.emitIf(() => ({ type: 'drop', i: this.eventNo, t: this.time, id, from, to, reason: why }));
   }
 
   private sendRequest(node: NodeId, req: unknown): number {
@@ -540,8 +570,8 @@ export class Simulation implements FaultControl, ScenarioControl {
   private deliverRequest(node: number, requestId: number, req: unknown): void {
     const h = this.hosts[node] as NodeHost;
     if (h.status !== 'down' && h.request(requestId, req)) {
-      this.bump('request');
-      this.emitIf(() => ({ type: 'request', i: this.eventNo, t: this.time, node, requestId, req }));
+      this.nRequest++;
+      if (this.sinks.length > 0) this.emit({ type: 'request', i: this.eventNo, t: this.time, node, requestId, req });
       return;
     }
     const reason = h.status === 'down' ? 'down' : 'queue-full';
@@ -550,7 +580,7 @@ export class Simulation implements FaultControl, ScenarioControl {
   }
 
   private deliverReply(node: number, requestId: number, reply: unknown): void {
-    this.emitIf(() => ({ type: 'reply', i: this.eventNo, t: this.time, node, requestId, reply }));
+    if (this.sinks.length > 0) this.emit({ type: 'reply', i: this.eventNo, t: this.time, node, requestId, reply });
     if (this.manualRequests.delete(requestId)) this.replies.set(requestId, reply);
     else this.workload?.onReply(requestId, NodeId(node), reply);
   }
@@ -560,8 +590,9 @@ export class Simulation implements FaultControl, ScenarioControl {
       this.queue.push(this.queue.alloc(roundUs(this.time + this.network.clientLatency()), EventKind.ClientReply, from, o.requestId, 0, o.reply));
       return;
     }
-    this.bump(`event:${o.event.kind}`);
-    this.emitIf(() => ({ type: 'protocol', i: this.eventNo, t: this.time, node: from, event: o.event }));
+    const kind = o.event.kind;
+    this.eventCounts.set(kind, (this.eventCounts.get(kind) ?? 0) + 1);
+    if (this.sinks.length > 0) this.emit({ type: 'protocol', i: this.eventNo, t: this.time, node: from, event: o.event });
   }
 
   private networkChanged(): void {
@@ -572,7 +603,7 @@ export class Simulation implements FaultControl, ScenarioControl {
   }
 
   private bump(key: string): void {
-    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    this.rareCounts.set(key, (this.rareCounts.get(key) ?? 0) + 1);
   }
 
   private emitIf(make: () => TraceEvent): void {

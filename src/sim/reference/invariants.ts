@@ -9,10 +9,14 @@ import type { RegisterView } from './node.js';
 /** Raft §5.2 Election Safety: at most one leader per term, ever. */
 export function electionSafety(): Invariant<RegisterView> {
   const leaders = new Map<number, number>();
+  const seen: RegisterView[] = [];
   return {
     name: 'election-safety',
     check(views) {
       for (const v of views) {
+        // Views are immutable snapshots cached by the node: one already checked needs no second look.
+        if (seen[v.id] === v) continue;
+        seen[v.id] = v;
         if (v.role !== 'leader') continue;
         const known = leaders.get(v.term);
         if (known === undefined) leaders.set(v.term, v.id);
@@ -29,10 +33,13 @@ export function electionSafety(): Invariant<RegisterView> {
  */
 export function commitAgreement(): Invariant<RegisterView> {
   const hashes = new Map<number, { hash: number; node: number }>();
+  const seen: RegisterView[] = [];
   return {
     name: 'commit-agreement',
     check(views) {
       for (const v of views) {
+        if (seen[v.id] === v) continue;
+        seen[v.id] = v;
         if (v.committedVersion < 0) continue;
         const known = hashes.get(v.committedVersion);
         if (known === undefined) hashes.set(v.committedVersion, { hash: v.committedHash, node: v.id });
