@@ -7,6 +7,7 @@ import type { KvOp, KvReply } from '../../src/kv/api.js';
 import { utf8 } from '../../src/kv/bytes.js';
 import type { SimOutput } from '../../src/sim/protocol.js';
 import { FakeLog } from './fake-log.js';
+import { stateMachineSafety } from '../../src/kv/spec.js';
 import type { FakeMsg, FakeWrite } from './fake-log.js';
 
 /** Runs ready/advance until quiet, as a host would; returns what came out. */
@@ -259,5 +260,32 @@ describe('KV adapter over a replicated log', () => {
     assert.equal(v.protocol, 'fake');
     assert.deepEqual(v.kv, { x: 1 });
     assert.equal(Object.keys(v.appliedChain as object).length, 1);
+  });
+});
+
+describe('state-machine-safety invariant', () => {
+  const view = (id: number, chains: Record<number, string>) => ({ id: NodeId(id), role: 'follower', appliedChain: chains });
+
+  test('holds while chains agree at every shared index, across events', () => {
+    const inv = stateMachineSafety();
+    assert.equal(inv.check([view(1, { 1: 'a', 2: 'b' }), view(2, { 1: 'a' })], 1), null);
+    assert.equal(inv.check([view(2, { 2: 'b', 3: 'c' })], 2), null);
+  });
+
+  test('reports two nodes that applied different histories, even at different times', () => {
+    const inv = stateMachineSafety();
+    assert.equal(inv.check([view(1, { 5: 'x' })], 1), null);
+    const msg = inv.check([view(2, { 5: 'y' })], 2);
+    assert.match(msg ?? '', /node 2 applied a different command history through index 5 than node 1/);
+  });
+
+  test('two adapters fed different commands at one index disagree', () => {
+    const a = new KvNode(new FakeLog(1));
+    const b = new KvNode(new FakeLog(2));
+    ask(a, { f: 'write', key: 'x', value: 1 }, 1);
+    ask(b, { f: 'write', key: 'x', value: 2 }, 1);
+    drain(a);
+    drain(b);
+    assert.notEqual(stateMachineSafety().check([a.view(), b.view()], 1), null);
   });
 });
