@@ -5,46 +5,47 @@
 //   validity   - a transaction commits only if every participant voted yes;
 //   stability  - a node's decision, once taken, never changes (across restarts).
 // Each keeps history across events, so a node that decided and then crashed
-// still counts. Views are skipped when their arrays are those already seen.
+// still counts. They read only each node's new changes (CommitView.changes).
 
+import { assert } from '../core/assert.js';
 import type { Invariant } from '../sim/protocol.js';
-import type { CommitView, Outcome, ParticipantTxView } from './types.js';
+import type { CommitChange, CommitView, Outcome, ParticipantTxView } from './types.js';
 
-/** Calls `visit` only for views that changed since the last check (a node rebuilds its view object only when it changed). */
-class ChangedViews {
-  private readonly seen = new Map<number, CommitView>();
+/** Hands each invariant the changes it has not seen yet, node by node. */
+export class ChangeReader {
+  private readonly consumed = new WeakMap<object, number>();
 
-  forEach(views: readonly CommitView[], visit: (v: CommitView) => void): void {
-    for (const v of views) {
-      if (this.seen.get(v.id) === v) continue;
-      this.seen.set(v.id, v);
-      visit(v);
+  forEach(views: readonly unknown[], visit: (node: number, c: CommitChange) => void): void {
+    for (const raw of views) {
+      const v = raw as CommitView;
+      if (v.changes === undefined) continue; // a node that is down shows no log
+      const done = this.consumed.get(v) ?? v.changesBase;
+      // Invariant: a node trims its log only far behind what every check has read.
+      assert(done >= v.changesBase, () => `node ${v.id}: change log trimmed past an unread entry`);
+      const end = v.changesBase + v.changes.length;
+      for (let k = done - v.changesBase; k < v.changes.length; k++) visit(v.id, v.changes[k] as CommitChange);
+      this.consumed.set(v, end);
     }
   }
-}
-
-function asCommitViews(views: readonly unknown[]): readonly CommitView[] {
-  return views as readonly CommitView[];
 }
 
 export class AtomicityInvariant implements Invariant {
   readonly name = 'atomicity';
   private readonly first = new Map<string, { outcome: Outcome; node: number; role: string }>();
-  private readonly changed = new ChangedViews();
+  private readonly reader = new ChangeReader();
 
   check(views: readonly unknown[], event: number): string | null {
     let problem: string | null = null;
-    const see = (tx: string, outcome: Outcome, node: number, role: string): void => {
-      const f = this.first.get(tx);
-      if (f === undefined) this.first.set(tx, { outcome, node, role });
-      else if (f.outcome !== outcome && problem === null) {
-        problem = `transaction ${tx}: node ${f.node} (${f.role}) decided ${f.outcome}, node ${node} (${role}) decided ${outcome} (event ${event})`;
+    this.reader.forEach(views, (node, c) => {
+      if (problem !== null || c.kind === 'accepted') return;
+      const outcome = c.entry.outcome;
+      if (outcome === null) return;
+      const role = c.kind === 'participant' ? 'participant' : c.entry.role;
+      const f = this.first.get(c.entry.tx);
+      if (f === undefined) this.first.set(c.entry.tx, { outcome, node, role });
+      else if (f.outcome !== outcome) {
+        problem = `transaction ${c.entry.tx}: node ${f.node} (${f.role}) decided ${f.outcome}, node ${node} (${role}) decided ${outcome} (event ${event})`;
       }
-    };
-    this.changed.forEach(asCommitViews(views), (v) => {
-      for (const t of v.participant ?? []) if (t.outcome !== null) see(t.tx, t.outcome, v.id, 'participant');
-      // A coordinator's decision counts too: it is what the client is told.
-      for (const d of v.decisions) see(d.tx, d.outcome, v.id, d.role);
     });
     return problem;
   }
@@ -55,13 +56,13 @@ export class ValidityInvariant implements Invariant {
   private readonly votes = new Map<string, Map<number, 'yes' | 'no'>>();
   private readonly participants = new Map<string, readonly number[]>();
   private readonly committed = new Map<string, number>();
-  private readonly changed = new ChangedViews();
+  private readonly reader = new ChangeReader();
 
   check(views: readonly unknown[], event: number): string | null {
     const touched = new Set<string>();
-    this.changed.forEach(asCommitViews(views), (v) => {
-      for (const t of v.participant ?? []) this.observeParticipant(v.id, t, touched);
-      for (const d of v.decisions) this.observeCommit(d.tx, d.outcome, v.id, touched);
+    this.reader.forEach(views, (node, c) => {
+      if (c.kind === 'participant') this.observeParticipant(node, c.entry, touched);
+      else if (c.kind === 'decision') this.observeCommit(c.entry.tx, c.entry.outcome, node, touched);
     });
     // Votes come before any commit that rests on them, so checking the
     // transactions touched by this event is enough.
@@ -108,19 +109,17 @@ export class ValidityInvariant implements Invariant {
 export class StableDecisionInvariant implements Invariant {
   readonly name = 'decisions-never-change';
   private readonly decided = new Map<string, Outcome>();
-  private readonly changed = new ChangedViews();
+  private readonly reader = new ChangeReader();
 
   check(views: readonly unknown[], event: number): string | null {
     let problem: string | null = null;
-    const see = (node: number, role: string, tx: string, outcome: Outcome): void => {
-      const key = `${node}/${role}/${tx}`;
+    this.reader.forEach(views, (node, c) => {
+      if (c.kind === 'accepted' || c.entry.outcome === null || problem !== null) return;
+      const role = c.kind === 'participant' ? 'participant' : c.entry.role;
+      const key = `${node}/${role}/${c.entry.tx}`;
       const before = this.decided.get(key);
-      if (before === undefined) this.decided.set(key, outcome);
-      else if (before !== outcome && problem === null) problem = `node ${node} (${role}) decided ${before} then ${outcome} for ${tx} (event ${event})`;
-    };
-    this.changed.forEach(asCommitViews(views), (v) => {
-      for (const t of v.participant ?? []) if (t.outcome !== null) see(v.id, 'participant', t.tx, t.outcome);
-      for (const d of v.decisions) see(v.id, d.role, d.tx, d.outcome);
+      if (before === undefined) this.decided.set(key, c.entry.outcome);
+      else if (before !== c.entry.outcome) problem = `node ${node} (${role}) decided ${before} then ${c.entry.outcome} for ${c.entry.tx} (event ${event})`;
     });
     return problem;
   }

@@ -10,10 +10,10 @@
 
 import { assert } from '../core/assert.js';
 import { EffectsBuilder, type Effects } from '../core/effects.js';
-import type { NodeId } from '../core/ids.js';
+import type { NodeId, TxId } from '../core/ids.js';
 import type { Message } from '../core/replicated-log.js';
 import type { SimNode, SimOutput } from '../sim/protocol.js';
-import type { AcceptedEntry, CommitReply, CommitRequest, CommitView, ParticipantTxView, RoleDecision } from './types.js';
+import type { AcceptedEntry, CommitChange, CommitReply, CommitRequest, CommitView, ParticipantTxView, RoleDecision } from './types.js';
 
 /** What a role may do: the host side of its node. */
 export interface RoleIo<M extends Message, W> {
@@ -24,8 +24,8 @@ export interface RoleIo<M extends Message, W> {
   write(w: W): void;
   reply(requestId: number, reply: CommitReply): void;
   event(kind: string, detail?: Readonly<Record<string, unknown>>): void;
-  /** The role changed state without any effect (so the node's view must be rebuilt). */
-  touch(): void;
+  /** The role changed the state of tx without any message, write or event about it. */
+  touch(tx: TxId): void;
 }
 
 export interface Role<M extends Message> {
@@ -39,6 +39,8 @@ export interface Role<M extends Message> {
   decisions(): readonly RoleDecision[];
   /** Paxos Commit acceptors only. */
   acceptedView?(): readonly AcceptedEntry[];
+  /** This role's state of one transaction, for the node's change log. */
+  changesFor(tx: TxId): readonly CommitChange[];
 }
 
 export interface RequestHandler {
@@ -47,6 +49,13 @@ export interface RequestHandler {
 
 /** Most messages a node may deliver to itself in one input; more is a bug (a local loop). */
 const LOCAL_DELIVERY_LIMIT = 100_000;
+/** The change log keeps at most this many entries; the older half goes when it is full. */
+const CHANGE_LOG_LIMIT = 100_000;
+
+function txOf(x: unknown): string | null {
+  const tx = (x as { tx?: unknown } | null)?.tx;
+  return typeof tx === 'string' ? tx : null;
+}
 
 export class CommitNode<M extends Message, W> implements SimNode<M, W, CommitRequest, CommitReply> {
   readonly id: NodeId;
@@ -55,8 +64,11 @@ export class CommitNode<M extends Message, W> implements SimNode<M, W, CommitReq
   private requests: RequestHandler | null = null;
   private readonly local: { from: NodeId; msg: M }[] = [];
   private ticks = 0;
-  private dirty = true;
-  private cached: CommitView | null = null;
+  /** Transactions touched since the last view(): any message, write or event about them. */
+  private readonly dirty = new Set<string>();
+  private changes: CommitChange[] = [];
+  private changesBase = 0;
+  private readonly cached: CommitView;
   private inFlight = false;
   readonly io: RoleIo<M, W>;
 
@@ -65,22 +77,54 @@ export class CommitNode<M extends Message, W> implements SimNode<M, W, CommitReq
     private readonly protocol: string,
   ) {
     this.id = id;
+    // The view's getters read the node's current state when (and only if) asked.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const node = this;
+    this.cached = {
+      id,
+      protocol,
+      get role() {
+        return node.roles.map((r) => r.name).join('+');
+      },
+      get changes() {
+        return node.changes;
+      },
+      get changesBase() {
+        return node.changesBase;
+      },
+      get participant() {
+        let out: readonly ParticipantTxView[] | null = null;
+        for (const r of node.roles) out = r.participantView() ?? out;
+        return out;
+      },
+      get decisions() {
+        return node.roles.flatMap((r) => r.decisions());
+      },
+      get accepted() {
+        let out: readonly AcceptedEntry[] | null = null;
+        for (const r of node.roles) out = r.acceptedView?.() ?? out;
+        return out;
+      },
+    };
     this.io = {
       self: id,
       now: () => this.ticks,
       send: (to, msg) => {
-        this.dirty = true;
+        this.touchTx(msg);
         if (to === id) this.local.push({ from: id, msg });
         else this.fx.send(to, msg);
       },
       write: (w) => {
-        this.dirty = true;
+        this.touchTx(w);
         this.fx.write(w);
       },
       reply: (requestId, reply) => this.fx.output({ type: 'reply', requestId, reply }),
-      event: (kind, detail) => this.fx.output({ type: 'event', event: detail === undefined ? { kind } : { kind, detail } }),
-      touch: () => {
-        this.dirty = true;
+      event: (kind, detail) => {
+        this.touchTx(detail);
+        this.fx.output({ type: 'event', event: detail === undefined ? { kind } : { kind, detail } });
+      },
+      touch: (tx) => {
+        this.dirty.add(tx);
       },
     };
   }
@@ -103,14 +147,14 @@ export class CommitNode<M extends Message, W> implements SimNode<M, W, CommitReq
 
   step(from: NodeId, msg: M): void {
     this.guard();
-    this.dirty = true;
+    this.touchTx(msg);
     this.deliver(from, msg);
     this.drainLocal();
   }
 
   request(requestId: number, req: CommitRequest): void {
     this.guard();
-    this.dirty = true;
+    this.dirty.add(req.tx);
     if (this.requests === null) {
       // Not the coordinator: say so; the client retries there.
       this.io.reply(requestId, { type: 'not-coordinator', tx: req.tx, coordinator: this.id });
@@ -130,19 +174,27 @@ export class CommitNode<M extends Message, W> implements SimNode<M, W, CommitReq
     this.inFlight = false;
   }
 
+  /** After a restart: every transaction the disk mentions enters the change log. */
+  recovered(writes: readonly unknown[]): void {
+    for (const w of writes) this.touchTx(w);
+  }
+
   view(): CommitView {
-    if (this.cached !== null && !this.dirty) return this.cached;
-    let participant: readonly ParticipantTxView[] | null = null;
-    let accepted: readonly AcceptedEntry[] | null = null;
-    const decisions: RoleDecision[] = [];
-    for (const r of this.roles) {
-      participant = r.participantView() ?? participant;
-      accepted = r.acceptedView?.() ?? accepted;
-      decisions.push(...r.decisions());
+    if (this.dirty.size > 0) {
+      for (const tx of this.dirty) for (const r of this.roles) this.changes.push(...r.changesFor(tx as TxId));
+      this.dirty.clear();
+      if (this.changes.length > CHANGE_LOG_LIMIT) {
+        const drop = this.changes.length - CHANGE_LOG_LIMIT / 2;
+        this.changes = this.changes.slice(drop);
+        this.changesBase += drop;
+      }
     }
-    this.cached = { id: this.id, role: this.roles.map((r) => r.name).join('+'), protocol: this.protocol, participant, decisions, accepted };
-    this.dirty = false;
     return this.cached;
+  }
+
+  private touchTx(x: unknown): void {
+    const tx = txOf(x);
+    if (tx !== null) this.dirty.add(tx);
   }
 
   private guard(): void {

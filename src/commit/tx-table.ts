@@ -39,6 +39,10 @@ export class TxTable<T> {
     return this.map.entries();
   }
 
+  keys(): IterableIterator<TxId> {
+    return this.map.keys();
+  }
+
   values(): IterableIterator<T> {
     return this.map.values();
   }

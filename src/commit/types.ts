@@ -57,13 +57,24 @@ export interface AcceptedEntry {
   readonly quorum: number;
 }
 
+/** One change of a node's state that the invariants look at. */
+export type CommitChange =
+  | { readonly kind: 'participant'; readonly entry: ParticipantTxView }
+  | { readonly kind: 'decision'; readonly entry: RoleDecision }
+  | { readonly kind: 'accepted'; readonly entry: AcceptedEntry };
+
 /**
- * The view of every commit-protocol node. `participant` is null on a node that
- * hosts no resource manager. Arrays are rebuilt only when the node changed, so
- * an invariant may skip a view whose arrays it has already seen (same object).
+ * The view of every commit-protocol node. `changes` is the node's log of
+ * changed transactions since it (re)started, from sequence number
+ * `changesBase` on: the invariants read only what is new, so a check costs
+ * what changed, not what exists. The full lists (for the trace and the
+ * playground) are computed when read.
  */
 export interface CommitView extends NodeView {
   readonly protocol: string;
+  readonly changes: readonly CommitChange[];
+  readonly changesBase: number;
+  /** null on a node that hosts no resource manager. */
   readonly participant: readonly ParticipantTxView[] | null;
   readonly decisions: readonly RoleDecision[];
   /** Paxos Commit acceptors: what they accepted (null on other nodes). */

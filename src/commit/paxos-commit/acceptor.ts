@@ -9,7 +9,7 @@ import type { NodeId, TxId } from '../../core/ids.js';
 import type { Role, RoleIo } from '../node.js';
 import type { CommitOptions } from '../options.js';
 import { TxTable } from '../tx-table.js';
-import type { AcceptedEntry, ParticipantTxView, RoleDecision } from '../types.js';
+import type { AcceptedEntry, CommitChange, ParticipantTxView, RoleDecision } from '../types.js';
 import { ballotOwner } from './ballot.js';
 import type { InstanceReport, InstanceValue, PaxosCommitMessage, PaxosCommitWrite, PaxosValue } from './messages.js';
 
@@ -95,10 +95,18 @@ export class PaxosCommitAcceptor implements Role<PaxosCommitMessage> {
   }
 
   acceptedView(): readonly AcceptedEntry[] {
+    return [...this.txs.keys()].flatMap((tx) => this.entries(tx));
+  }
+
+  changesFor(tx: TxId): readonly CommitChange[] {
+    return this.entries(tx).map((entry) => ({ kind: 'accepted', entry }));
+  }
+
+  private entries(tx: TxId): AcceptedEntry[] {
     const out: AcceptedEntry[] = [];
-    for (const [tx, t] of this.txs.entries()) {
-      for (const [rm, i] of t.instances) if (i.value !== null) out.push({ tx, rm, ballot: i.ballot, value: i.value, quorum: this.opts.faultTolerance + 1 });
-    }
+    const t = this.txs.get(tx);
+    if (t === undefined) return out;
+    for (const [rm, i] of t.instances) if (i.value !== null) out.push({ tx, rm, ballot: i.ballot, value: i.value, quorum: this.opts.faultTolerance + 1 });
     return out;
   }
 

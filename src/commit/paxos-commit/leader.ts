@@ -8,7 +8,7 @@
 import { assertNever } from '../../core/assert.js';
 import type { NodeId, TxId } from '../../core/ids.js';
 import type { Prng } from '../../core/prng.js';
-import type { CommitRequest, Outcome, ParticipantTxView, RoleDecision } from '../types.js';
+import type { CommitChange, CommitRequest, Outcome, ParticipantTxView, RoleDecision } from '../types.js';
 import type { RequestHandler, Role, RoleIo } from '../node.js';
 import type { CommitOptions } from '../options.js';
 import { TxTable } from '../tx-table.js';
@@ -127,6 +127,11 @@ export class PaxosCommitLeader implements Role<PaxosCommitMessage>, RequestHandl
 
   participantView(): readonly ParticipantTxView[] | null {
     return null;
+  }
+
+  changesFor(tx: TxId): readonly CommitChange[] {
+    const o = this.txs.get(tx)?.outcome ?? null;
+    return o === null ? [] : [{ kind: 'decision', entry: { tx, outcome: o, role: this.name } }];
   }
 
   decisions(): readonly RoleDecision[] {

@@ -31,5 +31,6 @@ export function buildPaxosCommitNode(ctx: NodeContext, durable: readonly PaxosCo
     rm.recover(durable);
     node.addRole(rm);
   }
+  node.recovered(durable);
   return node;
 }

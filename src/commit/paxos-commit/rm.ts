@@ -11,7 +11,7 @@ import type { Role, RoleIo } from '../node.js';
 import type { CommitOptions } from '../options.js';
 import { TxTable, chooseVote } from '../tx-table.js';
 import { MUTANT_FORGET_PREPARED } from '../two-phase/participant.js';
-import type { Outcome, ParticipantTxView, RoleDecision } from '../types.js';
+import type { CommitChange, Outcome, ParticipantTxView, RoleDecision } from '../types.js';
 import { Tally } from './ballot.js';
 import type { PaxosCommitLeader } from './leader.js';
 import type { InstanceValue, PaxosCommitMessage, PaxosCommitWrite, PaxosValue } from './messages.js';
@@ -106,13 +106,18 @@ export class PaxosCommitRm implements Role<PaxosCommitMessage> {
   }
 
   participantView(): readonly ParticipantTxView[] {
-    const out: ParticipantTxView[] = [];
-    for (const [tx, t] of this.txs.entries()) {
-      const vote = t.value === null ? null : t.value === 'prepared' ? 'yes' : 'no';
-      const state = t.outcome !== null ? (t.outcome === 'commit' ? 'committed' : 'aborted') : t.value === 'prepared' ? 'prepared' : 'working';
-      out.push({ tx, participants: t.participants, vote, outcome: t.outcome, inDoubt: this.inDoubt.has(tx), state });
-    }
-    return out;
+    return [...this.txs.entries()].map(([tx, t]) => this.entry(tx, t));
+  }
+
+  changesFor(tx: TxId): readonly CommitChange[] {
+    const t = this.txs.get(tx);
+    return t === undefined ? [] : [{ kind: 'participant', entry: this.entry(tx, t) }];
+  }
+
+  private entry(tx: TxId, t: RmTx): ParticipantTxView {
+    const vote = t.value === null ? null : t.value === 'prepared' ? 'yes' : 'no';
+    const state = t.outcome !== null ? (t.outcome === 'commit' ? 'committed' : 'aborted') : t.value === 'prepared' ? 'prepared' : 'working';
+    return { tx, participants: t.participants, vote, outcome: t.outcome, inDoubt: this.inDoubt.has(tx), state };
   }
 
   decisions(): readonly RoleDecision[] {

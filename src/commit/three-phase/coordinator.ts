@@ -11,7 +11,7 @@ import { majority } from '../../core/quorum.js';
 import type { RequestHandler, Role, RoleIo } from '../node.js';
 import type { CommitOptions } from '../options.js';
 import { TxTable } from '../tx-table.js';
-import type { CommitRequest, Outcome, ParticipantTxView, RoleDecision, Vote } from '../types.js';
+import type { CommitChange, CommitRequest, Outcome, ParticipantTxView, RoleDecision, Vote } from '../types.js';
 import { MUTANT_COMMIT_WITHOUT_ALL_VOTES } from '../two-phase/coordinator.js';
 import type { ThreePcMessage, ThreePcWrite } from './messages.js';
 import { isThreePcCoordinatorMessage } from './messages.js';
@@ -120,6 +120,11 @@ export class ThreePcCoordinator implements Role<ThreePcMessage>, RequestHandler 
 
   participantView(): readonly ParticipantTxView[] | null {
     return null;
+  }
+
+  changesFor(tx: TxId): readonly CommitChange[] {
+    const o = this.txs.get(tx)?.outcome ?? null;
+    return o === null ? [] : [{ kind: 'decision', entry: { tx, outcome: o, role: this.name } }];
   }
 
   decisions(): readonly RoleDecision[] {

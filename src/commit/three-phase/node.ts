@@ -24,5 +24,6 @@ export function buildThreePcNode(ctx: NodeContext, durable: readonly ThreePcWrit
     p.recover(durable);
     node.addRole(p);
   }
+  node.recovered(durable);
   return node;
 }

@@ -13,7 +13,7 @@ import type { Role, RoleIo } from '../node.js';
 import type { CommitOptions } from '../options.js';
 import { TxTable, chooseVote } from '../tx-table.js';
 import { MUTANT_FORGET_PREPARED } from '../two-phase/participant.js';
-import type { Outcome, ParticipantTxView, RoleDecision, Vote } from '../types.js';
+import type { CommitChange, Outcome, ParticipantTxView, RoleDecision, Vote } from '../types.js';
 import type { ThreePcMessage, ThreePcState, ThreePcWrite } from './messages.js';
 import { isThreePcParticipantMessage } from './messages.js';
 import { TerminationRound } from './termination.js';
@@ -126,12 +126,17 @@ export class ThreePcParticipant implements Role<ThreePcMessage> {
   }
 
   participantView(): readonly ParticipantTxView[] {
-    const out: ParticipantTxView[] = [];
-    for (const [tx, t] of this.txs.entries()) {
-      const outcome: Outcome | null = t.state === 'committed' ? 'commit' : t.state === 'aborted' ? 'abort' : null;
-      out.push({ tx, participants: t.participants, vote: t.vote, outcome, inDoubt: this.inDoubt.has(tx), state: t.recovering ? `${t.state} (recovering)` : t.state });
-    }
-    return out;
+    return [...this.txs.entries()].map(([tx, t]) => this.entry(tx, t));
+  }
+
+  changesFor(tx: TxId): readonly CommitChange[] {
+    const t = this.txs.get(tx);
+    return t === undefined ? [] : [{ kind: 'participant', entry: this.entry(tx, t) }];
+  }
+
+  private entry(tx: TxId, t: ParticipantTx): ParticipantTxView {
+    const outcome: Outcome | null = t.state === 'committed' ? 'commit' : t.state === 'aborted' ? 'abort' : null;
+    return { tx, participants: t.participants, vote: t.vote, outcome, inDoubt: this.inDoubt.has(tx), state: t.recovering ? `${t.state} (recovering)` : t.state };
   }
 
   decisions(): readonly RoleDecision[] {
@@ -226,7 +231,7 @@ export class ThreePcParticipant implements Role<ThreePcMessage> {
     t.deadline = this.io.now() + this.opts.terminationTicks;
     t.leading = null;
     const leader = t.participants[t.round % t.participants.length];
-    this.io.touch();
+    this.io.touch(tx);
     if (leader !== this.io.self) return;
     t.leading = new TerminationRound(tx, t.round, t.participants, this.io.now());
     this.io.event('termination-leader', { tx, round: t.round });

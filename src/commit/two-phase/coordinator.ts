@@ -9,7 +9,7 @@ import { majority } from '../../core/quorum.js';
 import type { RequestHandler, Role, RoleIo } from '../node.js';
 import type { CommitOptions } from '../options.js';
 import { TxTable } from '../tx-table.js';
-import type { CommitRequest, Outcome, ParticipantTxView, RoleDecision, Vote } from '../types.js';
+import type { CommitChange, CommitRequest, Outcome, ParticipantTxView, RoleDecision, Vote } from '../types.js';
 import type { TwoPcMessage, TwoPcWrite } from './messages.js';
 import { isCoordinatorMessage } from './messages.js';
 
@@ -94,6 +94,11 @@ export class TwoPcCoordinator implements Role<TwoPcMessage>, RequestHandler {
 
   participantView(): readonly ParticipantTxView[] | null {
     return null;
+  }
+
+  changesFor(tx: TxId): readonly CommitChange[] {
+    const o = this.txs.get(tx)?.outcome ?? null;
+    return o === null ? [] : [{ kind: 'decision', entry: { tx, outcome: o, role: this.name } }];
   }
 
   decisions(): readonly RoleDecision[] {

@@ -24,5 +24,6 @@ export function buildTwoPcNode(ctx: NodeContext, durable: readonly TwoPcWrite[] 
     p.recover(durable);
     node.addRole(p);
   }
+  node.recovered(durable);
   return node;
 }

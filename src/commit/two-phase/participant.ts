@@ -13,7 +13,7 @@ import type { Prng } from '../../core/prng.js';
 import type { Role, RoleIo } from '../node.js';
 import type { CommitOptions } from '../options.js';
 import { TxTable, chooseVote } from '../tx-table.js';
-import type { Outcome, ParticipantTxView, RoleDecision, Vote } from '../types.js';
+import type { CommitChange, Outcome, ParticipantTxView, RoleDecision, Vote } from '../types.js';
 import type { TwoPcMessage, TwoPcWrite } from './messages.js';
 import { isParticipantMessage } from './messages.js';
 
@@ -103,12 +103,17 @@ export class TwoPcParticipant implements Role<TwoPcMessage> {
   }
 
   participantView(): readonly ParticipantTxView[] {
-    const out: ParticipantTxView[] = [];
-    for (const [tx, t] of this.txs.entries()) {
-      const state = t.outcome !== null ? (t.outcome === 'commit' ? 'committed' : 'aborted') : t.vote === 'yes' ? 'prepared' : 'working';
-      out.push({ tx, participants: t.participants, vote: t.vote, outcome: t.outcome, inDoubt: this.inDoubt.has(tx), state });
-    }
-    return out;
+    return [...this.txs.entries()].map(([tx, t]) => this.entry(tx, t));
+  }
+
+  changesFor(tx: TxId): readonly CommitChange[] {
+    const t = this.txs.get(tx);
+    return t === undefined ? [] : [{ kind: 'participant', entry: this.entry(tx, t) }];
+  }
+
+  private entry(tx: TxId, t: ParticipantTx): ParticipantTxView {
+    const state = t.outcome !== null ? (t.outcome === 'commit' ? 'committed' : 'aborted') : t.vote === 'yes' ? 'prepared' : 'working';
+    return { tx, participants: t.participants, vote: t.vote, outcome: t.outcome, inDoubt: this.inDoubt.has(tx), state };
   }
 
   decisions(): readonly RoleDecision[] {
