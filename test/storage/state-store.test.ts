@@ -99,7 +99,9 @@ if (process.env['SYNOD_LMDB_CHILD'] !== undefined) {
 
     test('a batch acknowledged as durable survives SIGKILL of the process', () =>
       withDir(async (dir) => {
-        const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url)], { env: { ...process.env, SYNOD_LMDB_CHILD: dir } });
+        const env: NodeJS.ProcessEnv = { ...process.env, SYNOD_LMDB_CHILD: dir };
+        delete env['NODE_TEST_CONTEXT']; // the child is not a test run
+        const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url)], { env });
         assert.equal(r.signal, 'SIGKILL', r.stderr.toString());
         const s = StateStore.open<Rev>(dir);
         assert.equal(s.appliedIndex, 7);

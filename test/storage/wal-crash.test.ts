@@ -45,6 +45,13 @@ async function child(dir: string): Promise<void> {
   await Promise.all(Array.from({ length: IN_FLIGHT }, one));
 }
 
+/** The child must not think it runs under the test runner. */
+function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  delete env['NODE_TEST_CONTEXT'];
+  return env;
+}
+
 interface Round {
   readonly acked: number;
   readonly maxAcked: number;
@@ -54,7 +61,7 @@ interface Round {
 function runAndKill(dir: string, minAcks: number): Promise<Round> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [fileURLToPath(import.meta.url)], {
-      env: { ...process.env, SYNOD_WAL_CRASH_CHILD: dir },
+      env: childEnv({ SYNOD_WAL_CRASH_CHILD: dir }),
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let acked = 0;
