@@ -5,6 +5,8 @@
 
 import { assert } from '../core/assert.js';
 import type { Entry, RaftWrite, Snapshot } from '../raft/types.js';
+import type { Ballot } from '../paxos/ballot.js';
+import type { MultiWrite, SlotEntry } from '../paxos/multi/types.js';
 
 export interface DurableFold<W> {
   add(w: W): void;
@@ -55,6 +57,56 @@ export class RaftFold<C, S> implements DurableFold<RaftWrite<C, S>> {
   }
 
   worthCompacting(w: RaftWrite<C, S>): boolean {
+    return w.type === 'snapshot';
+  }
+}
+
+/**
+ * Multi-Paxos: the latest round and promise, the latest snapshot, and for each
+ * slot after it the value last accepted (an acceptor never accepts below its
+ * promise, so the last accept of a slot carries its highest ballot).
+ */
+export class MultiPaxosFold<C, S> implements DurableFold<MultiWrite<C, S>> {
+  private round: MultiWrite<C, S> | null = null;
+  private promise: MultiWrite<C, S> | null = null;
+  private snapshot: Extract<MultiWrite<C, S>, { type: 'snapshot' }> | null = null;
+  private readonly accepted = new Map<number, { ballot: Ballot; entry: SlotEntry<C> }>();
+
+  add(w: MultiWrite<C, S>): void {
+    switch (w.type) {
+      case 'round': this.round = w; break;
+      case 'promise': this.promise = w; break;
+      case 'accept':
+        for (const e of w.entries) this.accepted.set(e.slot, { ballot: w.ballot, entry: e });
+        break;
+      case 'snapshot':
+        this.snapshot = w;
+        for (const slot of [...this.accepted.keys()]) if (slot <= w.index) this.accepted.delete(slot);
+        break;
+    }
+  }
+
+  summary(): MultiWrite<C, S>[] {
+    const out: MultiWrite<C, S>[] = [];
+    if (this.snapshot !== null) out.push(this.snapshot);
+    // Group consecutive slots accepted under one ballot into one write, in slot order.
+    const slots = [...this.accepted.entries()].sort((a, b) => a[0] - b[0]);
+    let group: { ballot: Ballot; entries: SlotEntry<C>[] } | null = null;
+    for (const [, { ballot, entry }] of slots) {
+      if (group === null || group.ballot.round !== ballot.round || group.ballot.node !== ballot.node) {
+        if (group !== null) out.push({ type: 'accept', ballot: group.ballot, entries: group.entries });
+        group = { ballot, entries: [] };
+      }
+      group.entries.push(entry);
+    }
+    if (group !== null) out.push({ type: 'accept', ballot: group.ballot, entries: group.entries });
+    // The promise last: an accept implies a promise of its (possibly lower) ballot.
+    if (this.round !== null) out.push(this.round);
+    if (this.promise !== null) out.push(this.promise);
+    return out;
+  }
+
+  worthCompacting(w: MultiWrite<C, S>): boolean {
     return w.type === 'snapshot';
   }
 }

@@ -6,10 +6,6 @@ import type { EtcdHandlers, CallContext } from './grpc/handlers.js';
 import type * as T from './grpc/etcd-types.js';
 import { GrpcError, GrpcStatus, longToNumber } from './grpc/index.js';
 import type { KvResult, KvResponse } from '../kv/command.js';
-import { members } from '../raft/membership.js';
-import type { RaftNode } from '../raft/node.js';
-import type { KvCommand } from '../kv/command.js';
-import type { KvSnapshot } from '../kv/snapshot.js';
 import { deleteOf, deleteOut, kvErrorToGrpc, putOf, putOut, rangeOf, rangeOut, txnOf, txnOut, type Header } from './etcd-map.js';
 import type { RunningMember } from './member.js';
 
@@ -29,9 +25,9 @@ function responseOf<R extends KvResponse['type']>(r: KvResult, type: R): Extract
 }
 
 export function etcdHandlers(member: RunningMember, timeoutMs: number): EtcdHandlers {
-  const raft = member.node.log as RaftNode<KvCommand, KvSnapshot>;
+  const log = member.node.log;
   const cfg = member.config;
-  const header = (revision: number): Header => ({ cluster_id: cfg.clusterId, member_id: cfg.memberId, revision, raft_term: raft.status().term });
+  const header = (revision: number): Header => ({ cluster_id: cfg.clusterId, member_id: cfg.memberId, revision, raft_term: log.status().term });
 
   return {
     range: async (req, ctx) => {
@@ -63,8 +59,8 @@ export function etcdHandlers(member: RunningMember, timeoutMs: number): EtcdHand
       return { header: header(r.revision) };
     },
     status: () => {
-      const s = raft.status();
-      const conf = raft.configuration();
+      const s = log.status();
+      const conf = member.membership();
       return {
         header: header(member.node.sm.revision),
         version: SERVER_VERSION,
@@ -79,8 +75,8 @@ export function etcdHandlers(member: RunningMember, timeoutMs: number): EtcdHand
       };
     },
     memberList: () => {
-      const conf = raft.configuration();
-      const list: T.Member[] = members(conf).map((id) => {
+      const conf = member.membership();
+      const list: T.Member[] = [...conf.voters, ...conf.learners].sort((a, b) => a - b).map((id) => {
         const known = cfg.members.get(id);
         return {
           ID: id,

@@ -8,20 +8,15 @@ import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { ClientId, type NodeId } from '../core/ids.js';
-import { Prng } from '../core/prng.js';
 import type { ProtocolEvent } from '../core/replicated-log.js';
 import type { KvOp, KvReply, KvRequest } from '../kv/api.js';
-import type { KvCommand, KvResult } from '../kv/command.js';
-import type { KvSnapshot } from '../kv/snapshot.js';
+import type { KvResult } from '../kv/command.js';
 import { KvNode } from '../kv/adapter.js';
-import { kvCommandBytes, kvSnapshotTextCodec } from '../kv/codec.js';
-import { RaftNode } from '../raft/node.js';
-import type { RaftMessage, RaftWrite } from '../raft/types.js';
 import { TcpTransport } from '../net/tcp-transport.js';
 import { DurableLog } from '../storage/durable-log.js';
 import { Wal } from '../storage/wal.js';
 import type { MemberConfig } from './config.js';
-import { RaftFold } from './durable-fold.js';
+import { bindProtocol, type Membership } from './protocols.js';
 import { Forwarder, type PeerFrame } from './forwarding.js';
 import { NodeHost } from './host.js';
 import { Metrics, serveMetrics } from './metrics.js';
@@ -30,8 +25,9 @@ import { GrpcError, GrpcStatus } from './grpc/index.js';
 import { kvErrorToGrpc } from './etcd-map.js';
 import { etcdHandlers } from './kv-service.js';
 
-type W = RaftWrite<KvCommand, KvSnapshot>;
-type M = RaftMessage<KvCommand>;
+// The member is written against the ReplicatedLog interface: W and M stay opaque here.
+type W = unknown;
+type M = { readonly type: string };
 
 export interface MemberOptions {
   /** Apply entries to a snapshot and compact the log every this many entries. */
@@ -51,6 +47,8 @@ export interface RunningMember {
   submit(op: KvOp, timeoutMs: number): Promise<KvResult>;
   /** Client URLs each member announced, by member id. */
   clientUrls(id: NodeId): readonly string[];
+  /** The voters and learners in force. */
+  membership(): Membership;
   stop(): Promise<void>;
 }
 
@@ -66,29 +64,14 @@ async function openStorage(cfg: MemberConfig, logger: Logger): Promise<{ durable
   return { durable: log, recovered };
 }
 
-function createRaft(cfg: MemberConfig, recovered: readonly W[]): RaftNode<KvCommand, KvSnapshot> {
-  const options = {
-    id: cfg.memberId,
-    peers: [...cfg.members.keys()].sort((a, b) => a - b),
-    rng: new Prng(randomInt(0, 2 ** 47)),
-    electionTimeoutTicks: cfg.electionTicks,
-    heartbeatTicks: 1,
-    commandBytes: kvCommandBytes,
-    snapshotCodec: kvSnapshotTextCodec,
-    commitEvents: false,
-  };
-  return recovered.length === 0 ? RaftNode.create(options) : RaftNode.recover(options, recovered);
-}
-
 export async function startMember(cfg: MemberConfig, logger: Logger, opts: MemberOptions = {}): Promise<RunningMember> {
-  if (cfg.protocol !== 'raft') throw new Error(`--protocol ${cfg.protocol} is not available in the server yet; use --protocol raft`);
   const { durable, recovered } = await openStorage(cfg, logger);
-  const raft = createRaft(cfg, recovered);
+  const binding = bindProtocol(cfg, recovered);
+  const { fold } = binding;
+  const log = binding.log;
   const nodeOpts = { snapshotEveryEntries: opts.snapshotEveryEntries ?? 10_000 };
-  const node = recovered.length === 0 ? new KvNode(raft, nodeOpts) : KvNode.recover(raft, nodeOpts);
-  const fold = new RaftFold<KvCommand, KvSnapshot>();
-  for (const w of recovered) fold.add(w);
-  logger.info({ member: cfg.name, id: cfg.memberId.toString(16), recoveredWrites: recovered.length }, 'starting member');
+  const node: KvNode<W, M> = recovered.length === 0 ? new KvNode(log, nodeOpts) : KvNode.recover(log, nodeOpts);
+  logger.info({ member: cfg.name, id: cfg.memberId.toString(16), protocol: cfg.protocol, recoveredWrites: recovered.length }, 'starting member');
 
   const metrics = new Metrics();
   const peers = new Map<NodeId, { host: string; port: number }>();
@@ -99,7 +82,7 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
   const forwarder = new Forwarder<M>(transport);
   let leader: NodeId | null = null;
   const onEvent = (e: ProtocolEvent): void => {
-    const status = raft.status();
+    const status = log.status();
     if (status.leader !== leader) {
       if (leader !== null || status.leader !== null) metrics.leaderChanges.inc();
       leader = status.leader;
@@ -163,15 +146,23 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
 
   const client = ClientId(`${cfg.memberId.toString(16)}.${randomInt(0, 2 ** 47).toString(36)}`);
   let seq = 1;
+  // A request answered 'not-leader' had no effect, so it is safe to try again:
+  // at the leader named, or here after a pause while an election runs.
   const submit = async (op: KvOp, timeoutMs: number): Promise<KvResult> => {
     const req: KvRequest = { client, seq: seq++, op };
+    const deadline = Date.now() + timeoutMs;
     metrics.proposalsPending.inc();
     try {
-      let reply = await host.request(req, timeoutMs);
-      if (!reply.ok && reply.error === 'not-leader' && reply.leader !== null && reply.leader !== cfg.memberId) {
-        reply = await forwarder.forward(reply.leader, req, timeoutMs);
+      for (;;) {
+        const left = deadline - Date.now();
+        if (left <= 0) throw new GrpcError(GrpcStatus.UNAVAILABLE, 'etcdserver: no leader');
+        let reply = await host.request(req, left);
+        if (!reply.ok && reply.error === 'not-leader' && reply.leader !== null && reply.leader !== cfg.memberId) {
+          reply = await forwarder.forward(reply.leader, req, left);
+        }
+        if (reply.ok || reply.error !== 'not-leader') return resultOf(reply);
+        await new Promise((r) => setTimeout(r, cfg.tickMs));
       }
-      return resultOf(reply);
     } catch (err) {
       metrics.proposalsFailed.inc();
       if (err instanceof GrpcError) throw err;
@@ -184,6 +175,7 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
   const running: RunningMember = {
     config: cfg, node, host, clientPort: 0, peerPort: transport.address().port, metricsPort: null, submit,
     clientUrls: (id) => clientUrlsById.get(id) ?? [],
+    membership: () => binding.membership(),
     stop: async () => stop(),
   };
   const grpc = new EtcdGrpcServer(etcdHandlers(running, opts.requestTimeoutMs ?? 5000));
@@ -193,7 +185,7 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
   let metricsPort: number | null = null;
   const metricsUrl = cfg.listenMetricsUrls[0];
   const updateGauges = setInterval(() => {
-    const s = raft.status();
+    const s = log.status();
     metrics.hasLeader.set(s.leader === null ? 0 : 1);
     metrics.isLeader.set(s.role === 'leader' ? 1 : 0);
     metrics.proposalsCommitted.set(s.commitIndex);
@@ -203,7 +195,7 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
   if (metricsUrl !== undefined) {
     const m = urlHostPort(metricsUrl);
     const served = await serveMetrics(metrics, () => {
-      const s = raft.status();
+      const s = log.status();
       return s.leader === null ? { ok: false, reason: 'no leader' } : { ok: true, reason: '' };
     }, m.host, m.port);
     metricsServer = served.server;

@@ -8,10 +8,10 @@ import { MAIN, TestCluster } from './harness.js';
 
 const etcdctl = spawnSync('etcdctl', ['version'], { encoding: 'utf8' }).status === 0;
 
-describe('a three-member cluster on raft', () => {
+for (const protocol of ['raft', 'multipaxos']) describe(`a three-member cluster on ${protocol}`, () => {
   let cluster: TestCluster;
   before(async () => {
-    cluster = await TestCluster.start(3, 'raft');
+    cluster = await TestCluster.start(3, protocol);
   });
   after(async () => {
     await cluster.stop();

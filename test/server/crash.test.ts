@@ -89,9 +89,9 @@ async function eventually(what: string, check: () => Promise<boolean>, timeoutMs
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-describe('crashes under load (raft)', () => {
+for (const protocol of ['raft', 'multipaxos']) describe(`crashes under load (${protocol})`, () => {
   test('kill -9 of the leader: writes resume on a new leader, nothing acknowledged is lost, the member catches up', async (t) => {
-    const cluster = await TestCluster.start(3, 'raft');
+    const cluster = await TestCluster.start(3, protocol);
     try {
       const load = new WriteLoad(cluster.endpoints, 8);
       await sleep(1500);
@@ -116,7 +116,7 @@ describe('crashes under load (raft)', () => {
   });
 
   test('kill -9 of every member at once: after a restart no acknowledged write is lost', async (t) => {
-    const cluster = await TestCluster.start(3, 'raft');
+    const cluster = await TestCluster.start(3, protocol);
     try {
       const load = new WriteLoad(cluster.endpoints, 8);
       await sleep(2000);
