@@ -72,7 +72,7 @@ export class AcceptorLog<C, S> {
     for (const e of fresh) this.accepted.set(e.slot, { slot: e.slot, ballot, value: e.value });
     if (fresh.length > 0) out.write({ type: 'accept', ballot, entries: fresh });
     // Invariant: no slot holds an accepted ballot above the promise.
-    assert(fresh.every((e) => compareBallots(ballot, this.promised) <= 0), 'accepted above promise');
+    assert(compareBallots(ballot, this.promised) <= 0, 'accepted above promise');
     return fresh.map((e) => e.slot);
   }
 
