@@ -110,14 +110,16 @@ export class DurableLog<W> {
   append(writes: readonly W[]): Promise<void> {
     const payloads = writes.map((w) => this.encode(w));
     if (payloads.some((p) => p instanceof Error)) return Promise.reject(payloads.find((p) => p instanceof Error) as Error);
-    let p: Promise<unknown> = this.last;
-    for (const payload of payloads as Uint8Array[]) {
-      p = this.records.append(RECORD_WRITE, payload);
+    if (payloads.length === 0) return this.last.then(() => undefined);
+    const each = (payloads as Uint8Array[]).map((payload) => {
       this.writesSince++;
       this.bytesSince += payload.length;
-    }
-    this.last = p.catch(() => undefined);
-    return p.then(() => undefined);
+      return this.records.append(RECORD_WRITE, payload);
+    });
+    // Every record's promise is observed: any refusal or failure rejects the whole call.
+    const all = Promise.all(each).then(() => undefined);
+    this.last = all.catch(() => undefined);
+    return all;
   }
 
   /**
