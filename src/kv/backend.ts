@@ -76,6 +76,13 @@ export const EMPTY_META: KvMeta = { appliedIndex: 0, revision: 1, compactRevisio
 /**
  * The storage interface. Reads are synchronous (an LMDB read is). Writes come
  * only through `apply` (one per applied entry) and `reset` (install a snapshot).
+ *
+ * Durability may lag: a durable backend may make batches durable later (group
+ * commit), provided (1) each batch becomes durable atomically and in order, so
+ * the stored `meta.appliedIndex` always matches the stored data, and (2) `get`
+ * and `load` see every batch at once (keep unflushed batches in an overlay).
+ * After a crash the host resumes at the stored applied index and the log
+ * re-delivers the entries after it: the log, not the backend, is the record.
  */
 export interface KvBackend {
   /** The version stored at `rev`, if retained. */
