@@ -179,4 +179,36 @@ describe('TCP transport: a bad connection is closed, the node carries on', () =>
       await c.close();
     }
   });
+
+  test('under repeated restarts of the receiver, what arrives is in order and never duplicated', async () => {
+    const c = await tcpCluster([1, 2], {});
+    try {
+      const seen: number[] = [];
+      const listen = (t: ReturnType<typeof c.node>): void => t.onMessage((_f, m) => void seen.push(m as number));
+      listen(c.node(2));
+      let next = 0;
+      let sending = true;
+      const sender = (async () => {
+        while (sending) {
+          for (let i = 0; i < 50; i++) c.node(1).send(NodeId(2), next++);
+          await new Promise((r) => setTimeout(r, 1));
+        }
+      })();
+      for (let round = 0; round < 3; round++) {
+        const before = seen.length;
+        await waitFor('traffic', () => seen.length > before + 100);
+        await c.stopNode(2);
+        await new Promise((r) => setTimeout(r, 20));
+        listen(await c.startNode(2));
+      }
+      const before = seen.length;
+      await waitFor('traffic after the last restart', () => seen.length > before + 100);
+      sending = false;
+      await sender;
+      for (let i = 1; i < seen.length; i++) assert.ok(seen[i]! > seen[i - 1]!, `message ${seen[i]} after ${seen[i - 1]}`);
+      assert.ok(seen.length > 400 && seen.length <= next);
+    } finally {
+      await c.close();
+    }
+  });
 });
