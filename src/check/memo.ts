@@ -1,105 +1,107 @@
-// The set of configurations the search has already explored: (the set of
-// linearized operations as a bitset, the register's state). Lowe's
+// The set of configurations the search has already explored (Lowe's
 // refinement of Wing & Gong: reaching a configuration twice cannot succeed
-// the second time, so it is cut. Comparison is exact (no false hits), the
-// hash is Zobrist-style (xor of per-operation random words) so that the
-// search updates it in O(1) per step.
+// the second time, so it is cut). A configuration is the register's state
+// and a canonical encoding of the set of settled operations (see
+// settled.ts), a short run of 32-bit words. Comparison is exact (no false
+// hits); the hash is Zobrist-style (xor of per-operation random words) so
+// that the search updates it in O(1) per operation.
 
 export class ConfigurationMemo {
-  readonly words: number;
-  private readonly maxEntries: number;
+  private readonly maxWords: number;
   private slots: Int32Array;
   private mask: number;
   private hashA: Int32Array;
   private hashB: Int32Array;
   private states: Int32Array;
+  private offsets: Float64Array;
+  private lengths: Int32Array;
   private pool: Uint32Array;
+  private used = 0;
   count = 0;
 
-  /** `maxWords` bounds the memory of stored bitsets (4 bytes a word). */
-  constructor(bitsetWords: number, maxWords: number) {
-    this.words = Math.max(1, bitsetWords);
-    this.maxEntries = Math.max(16, Math.floor(maxWords / this.words));
+  /** `maxWords` bounds the memory of stored keys (4 bytes a word, plus about 8 words of overhead an entry). */
+  constructor(maxWords: number) {
+    this.maxWords = Math.max(1024, maxWords);
     const cap = 1024;
     this.slots = new Int32Array(cap);
     this.mask = cap - 1;
     this.hashA = new Int32Array(cap / 2);
     this.hashB = new Int32Array(cap / 2);
     this.states = new Int32Array(cap / 2);
-    this.pool = new Uint32Array((cap / 2) * this.words);
+    this.offsets = new Float64Array(cap / 2);
+    this.lengths = new Int32Array(cap / 2);
+    this.pool = new Uint32Array(4096);
   }
 
   get full(): boolean {
-    return this.count >= this.maxEntries;
+    return this.used + 8 * this.count >= this.maxWords;
   }
 
-  /** Adds the configuration; false when it was already present. */
-  add(bits: Uint32Array, ha: number, hb: number, state: number): boolean {
+  /** Adds the configuration (key[0..len), state); false when it was already present. */
+  add(key: Uint32Array, len: number, ha: number, hb: number, state: number): boolean {
     const mixA = (ha ^ Math.imul(state + 1, 0x9e3779b1)) | 0;
     const mixB = (hb ^ Math.imul(state + 1, 0x85ebca6b)) | 0;
     let s = mixA & this.mask;
     for (;;) {
       const e = this.slots[s] as number;
       if (e === 0) break;
-      if (this.hashB[e - 1] === mixB && this.hashA[e - 1] === mixA && this.states[e - 1] === state && this.same(e - 1, bits)) {
-        return false;
-      }
+      const i = e - 1;
+      if (this.hashB[i] === mixB && this.hashA[i] === mixA && this.states[i] === state && this.same(i, key, len)) return false;
       s = (s + 1) & this.mask;
     }
     const idx = this.count++;
     if (idx >= this.states.length) {
       this.grow();
-      return this.insertNew(idx, bits, mixA, mixB, state);
+      s = mixA & this.mask;
+      while (this.slots[s] !== 0) s = (s + 1) & this.mask;
     }
     this.slots[s] = idx + 1;
-    this.store(idx, bits, mixA, mixB, state);
-    return true;
-  }
-
-  private insertNew(idx: number, bits: Uint32Array, mixA: number, mixB: number, state: number): boolean {
-    this.store(idx, bits, mixA, mixB, state);
-    this.place(idx);
-    return true;
-  }
-
-  private store(idx: number, bits: Uint32Array, mixA: number, mixB: number, state: number): void {
     this.hashA[idx] = mixA;
     this.hashB[idx] = mixB;
     this.states[idx] = state;
-    this.pool.set(bits, idx * this.words);
-  }
-
-  private same(idx: number, bits: Uint32Array): boolean {
-    const base = idx * this.words;
-    for (let w = 0; w < this.words; w++) {
-      if (this.pool[base + w] !== bits[w]) return false;
-    }
+    this.store(idx, key, len);
     return true;
   }
 
-  private place(idx: number): void {
-    let s = (this.hashA[idx] as number) & this.mask;
-    while (this.slots[s] !== 0) s = (s + 1) & this.mask;
-    this.slots[s] = idx + 1;
+  private store(idx: number, key: Uint32Array, len: number): void {
+    if (this.used + len > this.pool.length) {
+      const bigger = new Uint32Array(Math.max(this.pool.length * 2, this.used + len));
+      bigger.set(this.pool.subarray(0, this.used));
+      this.pool = bigger;
+    }
+    this.pool.set(key.subarray(0, len), this.used);
+    this.offsets[idx] = this.used;
+    this.lengths[idx] = len;
+    this.used += len;
+  }
+
+  private same(idx: number, key: Uint32Array, len: number): boolean {
+    if (this.lengths[idx] !== len) return false;
+    const base = this.offsets[idx] as number;
+    for (let w = 0; w < len; w++) {
+      if (this.pool[base + w] !== key[w]) return false;
+    }
+    return true;
   }
 
   private grow(): void {
     const entries = this.states.length * 2;
-    const hashA = new Int32Array(entries);
-    hashA.set(this.hashA);
-    const hashB = new Int32Array(entries);
-    hashB.set(this.hashB);
-    const states = new Int32Array(entries);
-    states.set(this.states);
-    const pool = new Uint32Array(entries * this.words);
-    pool.set(this.pool);
-    this.hashA = hashA;
-    this.hashB = hashB;
-    this.states = states;
-    this.pool = pool;
+    const widen = <T extends Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
+      const b = make(entries);
+      b.set(a);
+      return b;
+    };
+    this.hashA = widen(this.hashA, (n) => new Int32Array(n));
+    this.hashB = widen(this.hashB, (n) => new Int32Array(n));
+    this.states = widen(this.states, (n) => new Int32Array(n));
+    this.lengths = widen(this.lengths, (n) => new Int32Array(n));
+    this.offsets = widen(this.offsets, (n) => new Float64Array(n));
     this.slots = new Int32Array(entries * 2);
     this.mask = entries * 2 - 1;
-    const old = this.count - 1;
-    for (let i = 0; i < old; i++) this.place(i);
+    for (let i = 0; i < this.count - 1; i++) {
+      let s = (this.hashA[i] as number) & this.mask;
+      while (this.slots[s] !== 0) s = (s + 1) & this.mask;
+      this.slots[s] = i + 1;
+    }
   }
 }

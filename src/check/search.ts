@@ -15,6 +15,7 @@ import { assert } from '../core/assert.js';
 import { Prng } from '../core/prng.js';
 import { ConfigurationMemo } from './memo.js';
 import { EntryList } from './entries.js';
+import { SettledSet } from './settled.js';
 import { CAS, READ, WRITE, type PreparedKey } from './prepare.js';
 
 /** Shared by every key of one check: steps left, and the caller's stop signal. */
@@ -34,6 +35,9 @@ export type SearchOutcome =
 
 /** How often (in steps) the search polls `shouldStop`. */
 const POLL_EVERY = 4096;
+/** `cur` values that are not entries: a new configuration to start on, and a failed search. */
+const FRESH = -2;
+const ILLEGAL = -3;
 
 /** The register's next state, or -1 when the operation cannot take effect in `state`. */
 export function applyOp(kind: number, a: number, b: number, state: number): number {
@@ -106,7 +110,14 @@ export function searchKey(p: PreparedKey, budget: SearchBudget, trackDeepest = f
 
 class KeySearch {
   private readonly list: EntryList;
-  private readonly bits: Uint32Array;
+  /** Settled ok operations (linearized), and settled info operations (linearized or useless for good). */
+  private readonly okSet: SettledSet;
+  private readonly infoSet: SettledSet;
+  /** Each operation's index in its set. */
+  private readonly setIndex: Int32Array;
+  private readonly key: Uint32Array;
+  /** low and high of both sets before each push. */
+  private readonly saved: Int32Array;
   private readonly memo: ConfigurationMemo;
   private readonly za: Int32Array;
   private readonly zb: Int32Array;
@@ -122,6 +133,8 @@ class KeySearch {
   private readonly observers: Int32Array;
   private readonly stackOp: Int32Array;
   private readonly stackState: Int32Array;
+  /** 1 where the pushed operation was a read taken without branching. */
+  private readonly forced: Uint8Array;
   /** Chain heads removed because nobody observes their value any more, and how many per push. */
   private readonly dead: number[] = [];
   private readonly deadCount: Int32Array;
@@ -150,41 +163,93 @@ class KeySearch {
     this.chainHead = chains.heads.slice();
     [this.chainStart, this.chainsOf] = chainsByValue(p, chains.heads);
     this.list = new EntryList(p, (i) => chains.heads[chains.chainOf[i] as number] === i && this.observers[p.b[i] as number]! > 0);
-    this.bits = new Uint32Array(Math.ceil(n / 32));
-    this.memo = new ConfigurationMemo(this.bits.length, budget.maxMemoWords);
+    this.setIndex = new Int32Array(n);
+    let okN = 0;
+    let infoN = 0;
+    for (let i = 0; i < n; i++) this.setIndex[i] = p.info[i] === 0 ? okN++ : infoN++;
+    this.okSet = new SettledSet(okN);
+    this.infoSet = new SettledSet(infoN);
+    this.key = new Uint32Array(this.okSet.bits.length + this.infoSet.bits.length + p.values.length + 8);
+    this.saved = new Int32Array(4 * n);
+    this.memo = new ConfigurationMemo(budget.maxMemoWords);
     [this.za, this.zb] = zobrist(n, 0x5eed);
     this.stackOp = new Int32Array(n);
     this.stackState = new Int32Array(n);
+    this.forced = new Uint8Array(n);
     this.deadCount = new Int32Array(n);
     this.observedAt = new Int32Array(p.values.length);
     this.okRemaining = p.okCount;
   }
 
-  /** An info operation is worth trying only if a candidate that may go right after it observes its value. */
-  private worthTrying(op: number): boolean {
+  /**
+   * An info operation is worth trying only if, right after it, a run of
+   * candidate info cas can lead to a candidate ok operation that observes the
+   * result (else it could be left out), and the run so far has not held its
+   * value (a run that comes back to a value can be cut short).
+   */
+  private worthTrying(op: number, value: number): boolean {
     if (this.p.info[op] === 0) return true;
-    if (this.regionScan !== this.scan) this.markCandidateObservers();
-    return this.observedAt[this.p.b[op] as number] === this.scan;
+    if (this.regionScan !== this.scan) this.markUsefulValues();
+    if (this.observedAt[value] !== this.scan || value === this.state >> 1) return false;
+    for (let d = this.depth - 1; d >= 0 && this.p.info[this.stackOp[d] as number] === 1; d--) {
+      if ((this.stackState[d] as number) >> 1 === value) return false;
+    }
+    return true;
   }
 
-  /** Marks the values that candidates (the call entries before the first return entry) observe. */
-  private markCandidateObservers(): void {
+  /**
+   * Marks the values from which the candidates (call entries before the
+   * first return entry) can reach an ok operation: values ok candidates
+   * observe, then, to a fixed point, values info cas candidates turn into a
+   * marked value.
+   */
+  private markUsefulValues(): void {
     const { next, head } = this.list;
-    this.regionScan = this.scan;
+    const p = this.p;
+    const stamp = (this.regionScan = this.scan);
+    const infoCas: number[] = [];
     for (let e = next[head] as number; e >= 0 && (e & 1) === 0; e = next[e] as number) {
       const o = e >> 1;
-      if (this.p.kind[o] !== WRITE) this.observedAt[this.p.a[o] as number] = this.scan;
+      if (p.kind[o] === WRITE) continue;
+      if (p.info[o] === 0) this.observedAt[p.a[o] as number] = stamp;
+      else infoCas.push(o);
+    }
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const c of infoCas) {
+        if (this.observedAt[p.b[c] as number] === stamp && this.observedAt[p.a[c] as number] !== stamp) {
+          this.observedAt[p.a[c] as number] = stamp;
+          changed = true;
+        }
+      }
     }
   }
 
-  /** Linearizes `op`, taking the register to search state `ns`. */
-  private push(op: number, ns: number): void {
-    const p = this.p;
+  private settle(op: number): void {
     this.ha ^= this.za[op] as number;
     this.hb ^= this.zb[op] as number;
-    this.stackOp[this.depth] = op;
-    this.stackState[this.depth] = this.state;
+    (this.p.info[op] === 0 ? this.okSet : this.infoSet).settle(this.setIndex[op] as number);
+  }
+
+  private unsettle(op: number): void {
+    this.ha ^= this.za[op] as number;
+    this.hb ^= this.zb[op] as number;
+    (this.p.info[op] === 0 ? this.okSet : this.infoSet).unsettle(this.setIndex[op] as number);
+  }
+
+  /** Linearizes `op`, taking the register to search state `ns`. */
+  private push(op: number, ns: number, forced: boolean): void {
+    const p = this.p;
+    const d = this.depth;
+    this.saved[4 * d] = this.okSet.low;
+    this.saved[4 * d + 1] = this.okSet.high;
+    this.saved[4 * d + 2] = this.infoSet.low;
+    this.saved[4 * d + 3] = this.infoSet.high;
+    this.stackOp[d] = op;
+    this.stackState[d] = this.state;
+    this.forced[d] = forced ? 1 : 0;
     this.state = ns;
+    this.settle(op);
     this.list.remove(2 * op);
     if (p.info[op] === 0) this.list.remove(2 * op + 1);
     else {
@@ -198,19 +263,25 @@ class KeySearch {
       // Nobody left observes v: the chains that set v are useless from now on.
       if (--this.observers[v]! === 0) killed = this.killChains(v);
     }
-    this.deadCount[this.depth] = killed;
+    this.deadCount[d] = killed;
     this.depth++;
     if (p.info[op] === 0) this.okRemaining--;
     this.scan++;
     if (this.trackDeepest && this.depth > (this.deepest?.length ?? 0)) this.deepest = Array.from(this.stackOp.subarray(0, this.depth));
   }
 
+  /**
+   * Removes the chains that set v from the list, and counts their remaining
+   * members as settled: a configuration where they are useless is equivalent
+   * to one where they took effect, for the memo.
+   */
   private killChains(v: number): number {
     let killed = 0;
     for (let k = this.chainStart[v] as number; k < (this.chainStart[v + 1] as number); k++) {
       const h = this.chainHead[this.chainsOf[k] as number] as number;
       if (h < 0) continue;
       this.list.remove(2 * h);
+      for (let m = h; m >= 0; m = this.chainNext[m] as number) this.settle(m);
       this.dead.push(h);
       killed++;
     }
@@ -221,12 +292,14 @@ class KeySearch {
   private pop(): number {
     const p = this.p;
     this.depth--;
-    const op = this.stackOp[this.depth] as number;
-    this.state = this.stackState[this.depth] as number;
-    this.bits[op >>> 5]! &= ~(1 << (op & 31));
-    this.ha ^= this.za[op] as number;
-    this.hb ^= this.zb[op] as number;
-    for (let k = this.deadCount[this.depth] as number; k > 0; k--) this.list.restore(2 * (this.dead.pop() as number));
+    const d = this.depth;
+    const op = this.stackOp[d] as number;
+    this.state = this.stackState[d] as number;
+    for (let k = this.deadCount[d] as number; k > 0; k--) {
+      const h = this.dead.pop() as number;
+      for (let m = h; m >= 0; m = this.chainNext[m] as number) this.unsettle(m);
+      this.list.restore(2 * h);
+    }
     if (p.kind[op] !== WRITE) this.observers[p.a[op] as number]!++;
     if (p.info[op] === 0) {
       this.list.restore(2 * op + 1);
@@ -237,8 +310,30 @@ class KeySearch {
       this.chainHead[this.chainOf[op] as number] = op;
     }
     this.list.restore(2 * op);
+    this.unsettle(op);
+    this.okSet.low = this.saved[4 * d] as number;
+    this.okSet.high = this.saved[4 * d + 1] as number;
+    this.infoSet.low = this.saved[4 * d + 2] as number;
+    this.infoSet.high = this.saved[4 * d + 3] as number;
     this.scan++;
     return op;
+  }
+
+  /**
+   * Records the current configuration; false when it was reached before. In
+   * a run of info operations, the values the run has held restrict what may
+   * follow, so they are part of the configuration.
+   */
+  private remember(): boolean {
+    let len = this.infoSet.encode(this.key, this.okSet.encode(this.key, 0));
+    if ((this.state & 1) === 1) {
+      const start = len;
+      for (let d = this.depth - 1; d >= 0 && this.p.info[this.stackOp[d] as number] === 1; d--) {
+        this.key[len++] = (this.stackState[d] as number) >> 1;
+      }
+      this.key.subarray(start, len).sort();
+    }
+    return this.memo.add(this.key, len, this.ha, this.hb, this.state);
   }
 
   private outOfBudget(): string | null {
@@ -252,11 +347,37 @@ class KeySearch {
     return null;
   }
 
+  /**
+   * A candidate read of the register's current value, or -1. Such a read can
+   * go first with no loss: moved to the front of any legal completion, it
+   * sees the same value, changes nothing for the others, and no pending
+   * operation had to precede it (it is a candidate). So the search takes it
+   * without branching, and a dead end after it is a dead end here.
+   */
+  private matchingRead(): number {
+    const { next, head } = this.list;
+    const v = this.state >> 1;
+    for (let e = next[head] as number; e >= 0 && (e & 1) === 0; e = next[e] as number) {
+      const o = e >> 1;
+      if (this.p.kind[o] === READ && this.p.a[o] === v) return o;
+    }
+    return -1;
+  }
+
+  /** Pops to the last configuration with alternatives left; its next entry to try, or ILLEGAL. */
+  private backtrack(): number {
+    for (;;) {
+      if (this.depth === 0) return ILLEGAL;
+      const forced = this.forced[this.depth - 1] === 1;
+      const op = this.pop();
+      if (!forced) return this.list.next[2 * op] as number;
+    }
+  }
+
   run(): SearchOutcome {
-    const { p, bits } = this;
     const { next, head } = this.list;
     let steps = 0;
-    let cur = next[head] as number;
+    let cur = FRESH;
     try {
       while (this.okRemaining > 0) {
         if (++steps % POLL_EVERY === 0) {
@@ -264,36 +385,45 @@ class KeySearch {
           const why = this.outOfBudget();
           if (why !== null) return { type: 'unknown', reason: why };
         }
-        // Invariant: while an ok operation remains, its return entry ends the scan.
-        assert(cur >= 0, 'scan ran off the end of the entry list');
-        if ((cur & 1) === 1) {
-          if (this.depth === 0) return { type: 'illegal', deepest: this.trackDeepest ? (this.deepest ?? []) : null };
-          cur = next[2 * this.pop()] as number;
-          continue;
-        }
-        const op = cur >> 1;
-        // After an info operation, only an operation that observes its value
-        // may follow (else the info operation could be left out).
-        const allowed = (this.state & 1) === 0 || p.kind[op] !== WRITE;
-        const nv = allowed && this.worthTrying(op) ? applyOp(p.kind[op] as number, p.a[op] as number, p.b[op] as number, this.state >> 1) : -1;
-        if (nv >= 0) {
-          const ns = (nv << 1) | (p.info[op] as number);
-          const w = op >>> 5;
-          const m = 1 << (op & 31);
-          bits[w]! |= m;
-          if (this.memo.add(bits, this.ha ^ (this.za[op] as number), this.hb ^ (this.zb[op] as number), ns)) {
-            this.push(op, ns);
+        if (cur === FRESH) {
+          const r = this.matchingRead();
+          if (r < 0) {
             cur = next[head] as number;
             continue;
           }
-          bits[w]! &= ~m;
+          this.push(r, (this.state >> 1) << 1, true);
+          if (this.remember()) continue;
+          this.pop();
+          cur = this.backtrack();
+        } else if ((cur & 1) === 1) {
+          cur = this.backtrack();
+        } else {
+          cur = this.tryCall(cur);
         }
-        cur = next[cur] as number;
+        if (cur === ILLEGAL) return { type: 'illegal', deepest: this.trackDeepest ? (this.deepest ?? []) : null };
+        // Invariant: while an ok operation remains, its return entry ends the scan.
+        assert(cur >= 0 || cur === FRESH, 'scan ran off the end of the entry list');
       }
       return { type: 'linearizable' };
     } finally {
       this.budget.remainingSteps -= steps % POLL_EVERY;
       this.budget.stepsTaken += steps;
     }
+  }
+
+  /** Tries to linearize the call entry `cur`; the next entry to look at (FRESH after a push). */
+  private tryCall(cur: number): number {
+    const p = this.p;
+    const op = cur >> 1;
+    // After an info operation, only an operation that observes its value
+    // may follow (else the info operation could be left out).
+    const allowed = (this.state & 1) === 0 || p.kind[op] !== WRITE;
+    const nv = allowed ? applyOp(p.kind[op] as number, p.a[op] as number, p.b[op] as number, this.state >> 1) : -1;
+    if (nv >= 0 && this.worthTrying(op, nv)) {
+      this.push(op, (nv << 1) | (p.info[op] as number), false);
+      if (this.remember()) return FRESH;
+      this.pop();
+    }
+    return this.list.next[cur] as number;
   }
 }

@@ -16,11 +16,11 @@ const RUNS = Number(process.env['SYNOD_CHECK_RUNS'] ?? 1000);
 
 const smallHistory = fc.record({
   seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
-  operations: fc.integer({ min: 1, max: 8 }),
-  processes: fc.integer({ min: 1, max: 4 }),
+  operations: fc.integer({ min: 1, max: 12 }),
+  processes: fc.integer({ min: 1, max: 6 }),
   keys: fc.integer({ min: 1, max: 2 }),
-  values: fc.integer({ min: 1, max: 3 }),
-  infoRate: fc.constantFrom(0, 0.15, 0.4),
+  values: fc.integer({ min: 1, max: 4 }),
+  infoRate: fc.constantFrom(0, 0.15, 0.4, 0.7),
 }).map((o) => generateRegisterHistory(new Prng(o.seed), o));
 
 /** Mutations that keep a history well-formed but may break linearizability. */

@@ -4,7 +4,8 @@
 // comes first), with one register per key in a single global state (so it
 // does not rely on locality either). Failed operations had no effect; info
 // and never-completed operations may take effect at any time after their
-// invoke, or never. Exponential: for histories of at most ~8 operations.
+// invoke, or never. Exponential (a plain memo of dead ends aside): for
+// histories of a dozen operations or so.
 
 import type { History, Value } from '../../src/check/history.js';
 
@@ -50,8 +51,12 @@ function apply(state: ReadonlyMap<string, Value>, op: RefOp): Map<string, Value>
 export function referenceLinearizable(history: History): boolean {
   const ops = operations(history);
   const done = ops.map(() => false);
+  // Memo of dead ends: (which operations are done, the state), as a string.
+  const failed = new Set<string>();
   const search = (state: ReadonlyMap<string, Value>): boolean => {
     if (ops.every((op, i) => done[i] || op.status !== 'ok')) return true;
+    const memoKey = `${done.map((d) => (d ? 1 : 0)).join('')}|${JSON.stringify([...state].sort())}`;
+    if (failed.has(memoKey)) return false;
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i] as RefOp;
       if (done[i]) continue;
@@ -64,6 +69,7 @@ export function referenceLinearizable(history: History): boolean {
       done[i] = false;
       if (found) return true;
     }
+    failed.add(memoKey);
     return false;
   };
   return search(new Map());
