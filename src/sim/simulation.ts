@@ -493,9 +493,11 @@ export class Simulation implements FaultControl, ScenarioControl {
 
   private checkInvariants(): void {
     if (this.invariants.length === 0 || this.violationValue !== null) return;
+    // Reuses one array; its length changes only when a node goes down or comes back.
     const views = this.viewsScratch;
-    views.length = 0;
-    for (const h of this.hosts) if (h.node !== null) views.push(h.node.view());
+    let k = 0;
+    for (const h of this.hosts) if (h.node !== null) views[k++] = h.node.view();
+    if (views.length !== k) views.length = k;
     for (const inv of this.invariants) {
       const problem = inv.check(views, this.eventNo);
       if (problem !== null) {

@@ -10,7 +10,7 @@ import { assert, assertNever } from '../../core/assert.js';
 import { EffectsBuilder, type Effects } from '../../core/effects.js';
 import { Term, type NodeId } from '../../core/ids.js';
 import type { Prng } from '../../core/prng.js';
-import { majority, quorumValue } from '../../core/quorum.js';
+import { majority } from '../../core/quorum.js';
 import type { KvReply, KvRequest } from '../../kv/api.js';
 import type { NodeContext, NodeView, SimNode, SimOutput } from '../protocol.js';
 import type { RegisterMessage, RegisterWrite } from './messages.js';
@@ -67,11 +67,13 @@ export class RegisterNode implements SimNode<RegisterMessage, RegisterWrite, KvR
   private persistingTerm = -1;
   private readonly fx = new EffectsBuilder<RegisterWrite, RegisterMessage, Out>();
   private viewCache: RegisterView | null = null;
+  private readonly scratch: Float64Array;
 
   constructor(private readonly ctx: NodeContext, private readonly opts: RegisterOptions, private readonly rng: Prng, durable: { term: Term; votedFor: NodeId | null; state: RegisterState }) {
     this.id = ctx.id;
     this.peers = ctx.members.filter((m) => m !== ctx.id);
     this.quorum = majority(ctx.members.length);
+    this.scratch = new Float64Array(ctx.members.length);
     this.term = durable.term;
     this.votedFor = durable.votedFor;
     this.accepted = durable.state;
@@ -261,8 +263,7 @@ export class RegisterNode implements SimNode<RegisterMessage, RegisterWrite, KvR
   }
 
   private advanceCommit(): void {
-    const values = [this.selfDurable, ...this.peers.map((p) => this.acked.get(p) ?? 0)];
-    const quorumVersion = quorumValue(values, this.quorum);
+    const quorumVersion = this.quorumVersion();
     // MUTANT ack-before-quorum: the leader's own durable copy is taken as enough.
     const ackVersion = this.ctx.mutants.has('ack-before-quorum') ? Math.max(quorumVersion, this.selfDurable) : quorumVersion;
     if (quorumVersion > this.commitVersion) {
@@ -277,6 +278,24 @@ export class RegisterNode implements SimNode<RegisterMessage, RegisterWrite, KvR
     while (this.pending.length > 0 && (this.pending[0] as Pending).version <= this.commitVersion) {
       this.learnCommitted((this.pending.shift() as Pending).state);
     }
+  }
+
+  /** The highest version durable on a majority (Raft §5.3's match-index rule), without allocating. */
+  private quorumVersion(): number {
+    const v = this.scratch;
+    v[0] = this.selfDurable;
+    for (let i = 0; i < this.peers.length; i++) v[i + 1] = this.acked.get(this.peers[i] as NodeId) ?? 0;
+    // Insertion sort, descending: clusters are small.
+    for (let i = 1; i < v.length; i++) {
+      const x = v[i] as number;
+      let j = i - 1;
+      while (j >= 0 && (v[j] as number) < x) {
+        v[j + 1] = v[j] as number;
+        j--;
+      }
+      v[j + 1] = x;
+    }
+    return v[this.quorum - 1] as number;
   }
 
   private answerWhenCommitted(requestId: number, version: number, reply: KvReply): void {
