@@ -67,6 +67,7 @@ export class CommitNode<M extends Message, W> implements SimNode<M, W, CommitReq
   /** Transactions touched since the last view(): any message, write or event about them. */
   private readonly dirty = new Set<string>();
   private changes: CommitChange[] = [];
+  private pending: CommitChange[] = [];
   private changesBase = 0;
   private readonly cached: CommitView;
   private inFlight = false;
@@ -167,11 +168,24 @@ export class CommitNode<M extends Message, W> implements SimNode<M, W, CommitReq
   ready(): Effects<W, M, SimOutput<CommitReply>> | null {
     if (this.fx.empty) return null;
     this.inFlight = true;
+    // The state behind this batch shows in the change log only once the host
+    // has executed it (advance): a decision lost in a crash before its write
+    // was durable was never a decision anyone could act on.
+    for (const tx of this.dirty) for (const r of this.roles) this.pending.push(...r.changesFor(tx as TxId));
+    this.dirty.clear();
     return this.fx.take();
   }
 
   advance(): void {
     this.inFlight = false;
+    if (this.pending.length === 0) return;
+    this.changes.push(...this.pending);
+    this.pending = [];
+    if (this.changes.length > CHANGE_LOG_LIMIT) {
+      const drop = this.changes.length - CHANGE_LOG_LIMIT / 2;
+      this.changes = this.changes.slice(drop);
+      this.changesBase += drop;
+    }
   }
 
   /** After a restart: every transaction the disk mentions enters the change log. */
@@ -180,15 +194,6 @@ export class CommitNode<M extends Message, W> implements SimNode<M, W, CommitReq
   }
 
   view(): CommitView {
-    if (this.dirty.size > 0) {
-      for (const tx of this.dirty) for (const r of this.roles) this.changes.push(...r.changesFor(tx as TxId));
-      this.dirty.clear();
-      if (this.changes.length > CHANGE_LOG_LIMIT) {
-        const drop = this.changes.length - CHANGE_LOG_LIMIT / 2;
-        this.changes = this.changes.slice(drop);
-        this.changesBase += drop;
-      }
-    }
     return this.cached;
   }
 

@@ -66,8 +66,9 @@ export type CommitChange =
 /**
  * The view of every commit-protocol node. `changes` is the node's log of
  * changed transactions since it (re)started, from sequence number
- * `changesBase` on: the invariants read only what is new, so a check costs
- * what changed, not what exists. The full lists (for the trace and the
+ * `changesBase` on, each entered once the effects batch it came with was
+ * executed (writes durable, messages sent): the invariants read only what is
+ * new, so a check costs what changed, not what exists. The full lists (for the trace and the
  * playground) are computed when read.
  */
 export interface CommitView extends NodeView {
