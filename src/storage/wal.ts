@@ -9,7 +9,7 @@
 
 import { mkdir, open, truncate, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { assert } from '../core/assert.js';
 import { LogClosedError, LogFailedError, QueueFullError, RecordTooLargeError } from './errors.js';
 import { lockDirectory } from './dir-lock.js';
@@ -101,7 +101,11 @@ export class Wal implements RecordLog {
     if (!Number.isSafeInteger(maxRecordBytes) || maxRecordBytes < 1 || maxRecordBytes > 0xffff_ffff) {
       throw new RangeError(`maxRecordBytes must be in 1..${0xffff_ffff}, got ${maxRecordBytes}`);
     }
-    await mkdir(dir, { recursive: true });
+    const created = await mkdir(dir, { recursive: true });
+    // Directories just created must themselves survive a crash: sync each one's parent.
+    if (created !== undefined) {
+      for (let d = resolvePath(dir); d.length >= resolvePath(created).length; d = dirname(d)) await fsyncDir(dirname(d));
+    }
     const unlock = await lockDirectory(dir);
     try {
       return await Wal.openLocked(dir, unlock, maxRecordBytes, options);
