@@ -90,6 +90,9 @@ export interface ProtocolSpec<M extends Message = Message, W = unknown, Req = un
   invariants(): readonly Invariant[];
   /** Named scripted fault schedules (`synod sim --scenario NAME`), see src/sim/scenario.ts. */
   readonly scenarios?: readonly Scenario[];
-  /** Extra sections for the run summary (e.g. a message report), see src/sim/report.ts. */
-  readonly report?: () => Report;
+  /**
+   * Extra sections for the run summary (e.g. a message report), see src/sim/report.ts.
+   * `requested` holds the names given with `synod sim --report a,b` (empty without it).
+   */
+  readonly report?: (requested: ReadonlySet<string>) => Report;
 }

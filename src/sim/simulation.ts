@@ -224,7 +224,7 @@ export class Simulation implements FaultControl, ScenarioControl {
         this.dispatch(e);
         this.checkInvariants();
       } catch (err) {
-        this.fail('exception', err instanceof Error ? err.message : String(err));
+        this.fail('exception', describeError(err));
       } finally {
         this.inStep = false;
         this.queue.release(e);
@@ -439,7 +439,7 @@ export class Simulation implements FaultControl, ScenarioControl {
       action();
       this.checkInvariants();
     } catch (err) {
-      this.fail('exception', err instanceof Error ? err.message : String(err));
+      this.fail('exception', describeError(err));
     } finally {
       this.inStep = false;
     }
@@ -615,4 +615,11 @@ export class Simulation implements FaultControl, ScenarioControl {
   private emit(e: TraceEvent): void {
     for (const s of this.sinks) s(e);
   }
+}
+
+/** An exception thrown inside a step (a protocol's failed assertion, usually): its message, then where. */
+function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const where = (err.stack ?? '').split('\n').filter((l) => l.trim().startsWith('at ')).slice(0, 6).map((l) => l.trim());
+  return [`${err.name}: ${err.message}`, ...where].join('\n');
 }

@@ -8,6 +8,8 @@ import type { RunResult, RunViolation } from './run.js';
 
 export interface SummaryJson {
   readonly protocol: string;
+  /** First and last seed run. */
+  readonly seeds: readonly [number, number] | null;
   readonly runs: number;
   readonly events: number;
   readonly simulatedSeconds: number;
@@ -26,6 +28,8 @@ const MAX_SHOWN_VIOLATIONS = 50;
 export class RunSummary {
   runs = 0;
   events = 0;
+  private firstSeed: number | null = null;
+  private lastSeed: number | null = null;
   simulatedMs = 0;
   private readonly counts = new Map<string, number>();
   private readonly workload = new Map<string, number>();
@@ -36,6 +40,8 @@ export class RunSummary {
 
   add(r: RunResult): void {
     this.runs++;
+    if (this.firstSeed === null) this.firstSeed = r.seed;
+    this.lastSeed = r.seed;
     this.events += r.events;
     this.simulatedMs += r.simulatedMs;
     for (const [k, n] of Object.entries(r.counts)) this.counts.set(k, (this.counts.get(k) ?? 0) + n);
@@ -47,6 +53,7 @@ export class RunSummary {
   toJson(wallMs: number, sections: readonly ReportSection[] = []): SummaryJson {
     return {
       protocol: this.protocol,
+      seeds: this.firstSeed === null ? null : [this.firstSeed, this.lastSeed as number],
       runs: this.runs,
       events: this.events,
       simulatedSeconds: this.simulatedMs / 1000,
@@ -63,7 +70,8 @@ export class RunSummary {
   format(wallMs: number, sections: readonly ReportSection[] = []): string {
     const j = this.toJson(wallMs, sections);
     const lines: string[] = [];
-    lines.push(`${j.protocol}: ${j.runs} run${j.runs === 1 ? '' : 's'}, ${j.events} events, ${j.simulatedSeconds.toFixed(1)} simulated s in ${j.wallSeconds.toFixed(2)} wall s (${j.simulatedPerWallSecond} simulated s per wall s)`);
+    const seeds = j.seeds === null ? '' : j.seeds[0] === j.seeds[1] ? ` (seed ${j.seeds[0]})` : ` (seeds ${j.seeds[0]}..${j.seeds[1]})`;
+    lines.push(`${j.protocol}: ${j.runs} run${j.runs === 1 ? '' : 's'}${seeds}, ${j.events} events, ${j.simulatedSeconds.toFixed(1)} simulated s in ${j.wallSeconds.toFixed(2)} wall s (${j.simulatedPerWallSecond} simulated s per wall s)`);
     lines.push(...group('faults', j.counts, (k) => FAULT_KEYS.some((f) => k === f || k.startsWith(`${f}:`))));
     lines.push(...group('network', j.counts, (k) => NET_KEYS.some((f) => k === f || k.startsWith(`${f}:`))));
     lines.push(...group('protocol events', j.counts, (k) => k.startsWith('event:'), (k) => k.slice('event:'.length)));

@@ -20,7 +20,7 @@ describe('synod sim', () => {
   test('a clean range of seeds exits 0 with a summary', () => {
     const r = synod('--protocol', 'register', '--seeds', '1..3', '--duration', '2s', '--nodes', '3');
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /register: 3 runs, \d+ events/);
+    assert.match(r.stdout, /register: 3 runs \(seeds 1..3\), \d+ events/);
     assert.match(r.stdout, /simulated s per wall s/);
     assert.match(r.stdout, /^faults: /m);
     assert.match(r.stdout, /protocol events: .*elected \d+/);
