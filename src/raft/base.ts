@@ -146,7 +146,9 @@ export abstract class RaftBase<C, S> {
     // Mutant 'forget-vote': the vote never reaches the disk.
     const vote = this.opts.mutants.has('forget-vote') ? null : this.vote;
     this.outWrites.push({ type: 'hard-state', term: this.term, vote, commit: this.log.committed });
-    this.written = { term: this.term, vote: this.vote, commit: this.log.committed };
+    w.term = this.term;
+    w.vote = this.vote;
+    w.commit = this.log.committed;
   }
 
   // ------------------------------------------------------------ snapshots

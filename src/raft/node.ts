@@ -13,6 +13,8 @@ import { Reads } from './reads.js';
 import type { ConfChangeOp, ConfState, Entry, RaftMessage, RaftWrite, RequestResult } from './types.js';
 import { entryHash, type RaftView } from './view.js';
 
+const NONE: readonly never[] = Object.freeze([]);
+
 export class RaftNode<C, S> extends Reads<C, S> implements ReplicatedLog<C, S, RaftWrite<C, S>, RaftMessage<C>> {
   private awaitingAdvance = false;
   private readyLastIndex = LogIndex(0);
@@ -213,11 +215,17 @@ export class RaftNode<C, S> extends Reads<C, S> implements ReplicatedLog<C, S, R
     this.emitCommitted();
     this.flushHardState();
     if (this.outSendNow.length === 0 && this.outWrites.length === 0 && this.outSendAfter.length === 0 && this.outOutputs.length === 0) return null;
-    const fx = { sendNow: this.outSendNow, persist: this.outWrites, sendAfterPersist: this.outSendAfter, outputs: this.outOutputs };
-    this.outSendNow = [];
-    this.outWrites = [];
-    this.outSendAfter = [];
-    this.outOutputs = [];
+    // Hand over the buffers that hold something; empty fields share one frozen array.
+    const fx = {
+      sendNow: this.outSendNow.length > 0 ? this.outSendNow : NONE,
+      persist: this.outWrites.length > 0 ? this.outWrites : NONE,
+      sendAfterPersist: this.outSendAfter.length > 0 ? this.outSendAfter : NONE,
+      outputs: this.outOutputs.length > 0 ? this.outOutputs : NONE,
+    } as Effects<RaftWrite<C, S>, RaftMessage<C>, LogOutput<C, S>>;
+    if (fx.sendNow.length > 0) this.outSendNow = [];
+    if (fx.persist.length > 0) this.outWrites = [];
+    if (fx.sendAfterPersist.length > 0) this.outSendAfter = [];
+    if (fx.outputs.length > 0) this.outOutputs = [];
     this.readyLastIndex = this.log.lastIndex;
     this.awaitingAdvance = true;
     return fx;
