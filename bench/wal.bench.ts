@@ -80,6 +80,21 @@ async function walAppenders(dir: string, appenders: number): Promise<WalFigures>
   };
 }
 
+/** Start-up cost: time to open (scan, check every CRC, collect) a WAL of `n` 256-byte records. */
+async function replay(dir: string, n: number): Promise<{ readonly records: number; readonly openMs: number; readonly recordsPerSec: number }> {
+  const path = join(dir, 'replay');
+  const { log } = await Wal.open(path);
+  const payload = Buffer.alloc(RECORD_BYTES, 2);
+  for (let done = 0; done < n; done += 1000) await Promise.all(Array.from({ length: Math.min(1000, n - done) }, () => log.append(1, payload)));
+  await log.close();
+  const t0 = performance.now();
+  const opened = await Wal.open(path);
+  const openMs = performance.now() - t0;
+  if (opened.records.length !== n) throw new Error(`replayed ${opened.records.length} of ${n} records`);
+  await opened.log.close();
+  return { records: n, openMs: round(openMs, 1), recordsPerSec: Math.round(n / (openMs / 1000)) };
+}
+
 async function transportThroughput(): Promise<{ readonly messagesPerSec: number; readonly dropped: number; readonly bytesPerMessage: number }> {
   const logger = pino({ level: 'silent' });
   const mk = (id: number): TcpTransport<unknown> =>
@@ -125,9 +140,11 @@ async function main(): Promise<void> {
     console.log(`WAL, 1 appender:   ${one.appendsPerSec} appends/s, durable latency p50 ${one.p50Ms} ms, p99 ${one.p99Ms} ms, ${one.recordsPerFdatasync} records/fdatasync`);
     const many = await walAppenders(dir, 64);
     console.log(`WAL, 64 appenders: ${many.appendsPerSec} appends/s, durable latency p50 ${many.p50Ms} ms, p99 ${many.p99Ms} ms, ${many.recordsPerFdatasync} records/fdatasync`);
+    const rep = await replay(dir, 200_000);
+    console.log(`WAL start-up: open and check ${rep.records} records of ${RECORD_BYTES} B in ${rep.openMs} ms (${rep.recordsPerSec} records/s)`);
     const net = await transportThroughput();
     console.log(`TCP transport, loopback, one peer pair: ${net.messagesPerSec} messages/s (${net.bytesPerMessage} B/frame, ${net.dropped} dropped)`);
-    console.log(JSON.stringify({ bench: 'wal', recordBytes: RECORD_BYTES, seconds: SECONDS, rawFdatasync: raw, wal1: one, wal64: many, transport: net }));
+    console.log(JSON.stringify({ bench: 'wal', recordBytes: RECORD_BYTES, seconds: SECONDS, rawFdatasync: raw, wal1: one, wal64: many, replay: rep, transport: net }));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

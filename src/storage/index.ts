@@ -13,3 +13,5 @@ export { SnapshotStore } from './snapshot-store.js';
 export type { Snapshot, SnapshotLoad, SnapshotStoreOptions } from './snapshot-store.js';
 export { StateStore, MAX_KEY_BYTES } from './state-store.js';
 export type { Mutation, StateKey, StateStoreOptions } from './state-store.js';
+export { openDurableLog } from './open-durable-log.js';
+export type { OpenedDurableLog } from './open-durable-log.js';
