@@ -31,6 +31,7 @@ interface SimFlags {
   json?: boolean;
   trace?: string;
   list?: boolean;
+  report?: string;
 }
 
 export function register(program: Command): void {
@@ -50,6 +51,7 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object instead of the text summary')
     .option('--trace <file>', 'write the trace as JSON Lines (one seed only)')
     .option('--list', 'list protocols, their mutants and scenarios, and the faults')
+    .option('--report <names>', "extra summary sections the protocol offers (comma list, e.g. 'messages' for the commit protocols)")
     .addHelpText('after', '\nExamples:\n  synod sim --protocol register --seeds 1..200\n  synod sim --protocol register --seed 7 --mutant stale-read --trace run.jsonl\n  synod sim --list')
     .action((flags: SimFlags) => {
       if (flags.list === true) {
@@ -121,7 +123,8 @@ function planRuns(flags: SimFlags): Plan {
 }
 
 function execute(plan: Plan, flags: SimFlags): boolean {
-  const report: Report | undefined = plan.spec.report?.();
+  const requested = new Set((flags.report ?? '').split(',').map((x) => x.trim()).filter((x) => x !== ''));
+  const report: Report | undefined = plan.spec.report?.(requested);
   const summary = new RunSummary(plan.spec.name);
   const total = plan.seeds.to - plan.seeds.from + 1;
   const progress = new Progress(total);

@@ -28,6 +28,6 @@ export const paxosCommit: ProtocolSpec<PaxosCommitMessage, PaxosCommitWrite, Com
   create: (ctx) => buildPaxosCommitNode(ctx),
   recover: (ctx, durable) => buildPaxosCommitNode(ctx, durable),
   scenarios: [...commitScenarios, acceptorCrash],
-  report: (names?: ReadonlySet<string>) => new CommitReport(names ?? new Set()),
+  report: (requested) => new CommitReport(requested),
   invariants: () => paxosCommitInvariants(),
 };

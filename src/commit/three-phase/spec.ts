@@ -23,6 +23,6 @@ export const threePhaseCommit: ProtocolSpec<ThreePcMessage, ThreePcWrite, Commit
   create: (ctx) => buildThreePcNode(ctx),
   recover: (ctx, durable) => buildThreePcNode(ctx, durable),
   scenarios: commitScenarios,
-  report: (names?: ReadonlySet<string>) => new CommitReport(names ?? new Set()),
+  report: (requested) => new CommitReport(requested),
   invariants: () => commitInvariants(),
 };

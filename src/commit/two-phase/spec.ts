@@ -23,6 +23,6 @@ export const twoPhaseCommit: ProtocolSpec<TwoPcMessage, TwoPcWrite, CommitReques
   create: (ctx) => buildTwoPcNode(ctx),
   recover: (ctx, durable) => buildTwoPcNode(ctx, durable),
   scenarios: commitScenarios,
-  report: (names?: ReadonlySet<string>) => new CommitReport(names ?? new Set()),
+  report: (requested) => new CommitReport(requested),
   invariants: () => commitInvariants(),
 };
