@@ -95,33 +95,49 @@ export interface KvBackend {
   reset(state: KvState): void;
 }
 
-const revKey = (r: Revision): string => `${r.main}.${r.sub}`;
-
 /** The in-memory backend: the simulator's and the tests'. */
 export class MemoryBackend implements KvBackend {
-  private versions = new Map<string, StoredVersion>();
+  /** Versions by main revision, then by sub-revision; `live` counts the retained ones. */
+  private versions = new Map<number, { live: number; readonly items: (StoredVersion | undefined)[] }>();
   private sessions = new Map<ClientId, SessionRecord>();
   private meta: KvMeta = EMPTY_META;
 
   get(rev: Revision): StoredVersion | undefined {
-    return this.versions.get(revKey(rev));
+    return this.versions.get(rev.main)?.items[rev.sub];
+  }
+
+  private add(v: StoredVersion): void {
+    let txn = this.versions.get(v.main);
+    if (txn === undefined) this.versions.set(v.main, (txn = { live: 0, items: [] }));
+    if (txn.items[v.sub] === undefined) txn.live++;
+    txn.items[v.sub] = v;
+  }
+
+  private drop(r: Revision): void {
+    const txn = this.versions.get(r.main);
+    if (txn === undefined || txn.items[r.sub] === undefined) return;
+    txn.items[r.sub] = undefined;
+    if (--txn.live === 0) this.versions.delete(r.main);
   }
 
   apply(batch: KvBatch): void {
-    for (const v of batch.put) this.versions.set(revKey(v), v);
-    for (const r of batch.remove) this.versions.delete(revKey(r));
+    for (const v of batch.put) this.add(v);
+    for (const r of batch.remove) this.drop(r);
     for (const s of batch.sessions) this.sessions.set(s.client, s);
     for (const c of batch.evicted) this.sessions.delete(c);
     this.meta = batch.meta;
   }
 
   load(): KvState {
-    const versions = [...this.versions.values()].sort((a, b) => a.main - b.main || a.sub - b.sub);
+    const versions: StoredVersion[] = [];
+    const mains = [...this.versions.keys()].sort((a, b) => a - b);
+    for (const m of mains) for (const v of this.versions.get(m)?.items ?? []) if (v !== undefined) versions.push(v);
     return { meta: this.meta, versions, sessions: [...this.sessions.values()] };
   }
 
   reset(state: KvState): void {
-    this.versions = new Map(state.versions.map((v) => [revKey(v), v]));
+    this.versions = new Map();
+    for (const v of state.versions) this.add(v);
     this.sessions = new Map(state.sessions.map((s) => [s.client, s]));
     this.meta = state.meta;
   }

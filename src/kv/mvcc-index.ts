@@ -7,6 +7,7 @@ import { assert } from '../core/assert.js';
 import type { Revision, StoredVersion } from './backend.js';
 import type { Interval } from './range.js';
 import { isSingleKey } from './range.js';
+import { SortedKeys } from './sorted-keys.js';
 
 export interface IndexEntry extends Revision {
   readonly createRevision: number;
@@ -21,22 +22,10 @@ export function entryOf(v: StoredVersion): IndexEntry {
 
 const before = (a: Revision, b: Revision): boolean => a.main < b.main || (a.main === b.main && a.sub < b.sub);
 
-/** First position in sorted `keys` whose key is >= `key`. */
-function lowerBound(keys: readonly string[], key: string): number {
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((keys[mid] as string) < key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 export class MvccIndex {
   private readonly byKey = new Map<string, IndexEntry[]>();
-  /** Invariant: exactly the keys of byKey, ascending. */
-  private sorted: string[] = [];
+  /** Invariant: exactly the keys of byKey. */
+  private readonly sorted = new SortedKeys();
   private live = 0;
 
   /** Keys whose newest version is not a tombstone. */
@@ -50,7 +39,7 @@ export class MvccIndex {
     if (h === undefined) {
       h = [];
       this.byKey.set(key, h);
-      this.sorted.splice(lowerBound(this.sorted, key), 0, key);
+      this.sorted.insert(key);
     }
     const last = h[h.length - 1];
     // Invariant: a key's versions are in strictly increasing revision order.
@@ -71,9 +60,7 @@ export class MvccIndex {
 
   private removeKey(key: string): void {
     this.byKey.delete(key);
-    const i = lowerBound(this.sorted, key);
-    assert(this.sorted[i] === key, 'index: sorted keys out of step with the map');
-    this.sorted.splice(i, 1);
+    this.sorted.remove(key);
   }
 
   /** The newest version of `key` at or below main revision `rev` (a tombstone included). */
@@ -101,8 +88,7 @@ export class MvccIndex {
       return;
     }
     if (iv.end !== null && iv.end <= iv.start) return;
-    for (let i = lowerBound(this.sorted, iv.start); i < this.sorted.length; i++) {
-      const k = this.sorted[i] as string;
+    for (const k of this.sorted.from(iv.start)) {
       if (iv.end !== null && k >= iv.end) return;
       yield k;
     }
@@ -129,19 +115,21 @@ export class MvccIndex {
     }
     if (emptied.size > 0) {
       for (const k of emptied) this.byKey.delete(k);
-      this.sorted = this.sorted.filter((k) => !emptied.has(k));
+      this.sorted.removeAll(emptied);
     }
     return removed;
   }
 
   clear(): void {
     this.byKey.clear();
-    this.sorted = [];
+    this.sorted.clear();
     this.live = 0;
   }
 
   /** Number of indexed keys, tombstoned ones included. */
   get size(): number {
+    // Invariant: the sorted keys and the map hold the same keys.
+    assert(this.sorted.size === this.byKey.size, 'index: sorted keys out of step with the map');
     return this.byKey.size;
   }
 }

@@ -20,8 +20,8 @@ const EMPTY = new Uint8Array(0);
 export class Writer {
   readonly main: number;
   private sub = 0;
+  /** The new versions, indexed by sub-revision. */
   readonly put: StoredVersion[] = [];
-  private readonly pending = new Map<string, StoredVersion>();
 
   constructor(readonly store: MvccStore) {
     this.main = store.revision + 1;
@@ -37,13 +37,14 @@ export class Writer {
   }
 
   pendingVersion(rev: Revision): StoredVersion | undefined {
-    return rev.main === this.main ? this.pending.get(`${rev.sub}`) : undefined;
+    return rev.main === this.main ? this.put[rev.sub] : undefined;
   }
 
   add(v: Omit<StoredVersion, 'main' | 'sub'>): StoredVersion {
     const stored: StoredVersion = { ...v, main: this.main, sub: this.sub++ };
+    // Invariant: put[sub] is the version written at sub-revision sub.
+    assert(this.put.length === stored.sub, 'mvcc: writer sub-revisions out of step');
     this.put.push(stored);
-    this.pending.set(`${stored.sub}`, stored);
     this.store.index.append(stored.key, entryOf(stored));
     return stored;
   }
@@ -52,7 +53,6 @@ export class Writer {
   abort(): void {
     for (let i = this.put.length - 1; i >= 0; i--) this.store.index.popLast((this.put[i] as StoredVersion).key);
     this.put.length = 0;
-    this.pending.clear();
     this.sub = 0;
   }
 }
