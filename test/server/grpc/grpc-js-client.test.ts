@@ -200,10 +200,15 @@ describe('streams over @grpc/grpc-js', () => {
     const kv = client('KV', run.address);
     const stream = w['Watch']?.call(w) as grpc.ClientDuplexStream<object, Record<string, unknown>>;
     const got: Record<string, unknown>[] = [];
-    const next = (): Promise<Record<string, unknown>> => new Promise((resolve) => {
-      if (got.length > 0) return resolve(got.shift() as Record<string, unknown>);
-      stream.once('data', (d: Record<string, unknown>) => resolve(d));
+    let waiter: (() => void) | undefined;
+    stream.on('data', (d: Record<string, unknown>) => {
+      got.push(d);
+      waiter?.();
     });
+    const next = async (): Promise<Record<string, unknown>> => {
+      while (got.length === 0) await new Promise<void>((resolve) => { waiter = resolve; });
+      return got.shift() as Record<string, unknown>;
+    };
     stream.write({ create_request: { key: b('w/'), range_end: b('w0') } });
     const created = await next();
     assert.equal(created['created'], true);
