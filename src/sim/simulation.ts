@@ -494,10 +494,25 @@ export class Simulation implements FaultControl, ScenarioControl {
   private checkInvariants(): void {
     if (this.invariants.length === 0 || this.violationValue !== null) return;
     // Reuses one array; its length changes only when a node goes down or comes back.
+    // When every view is the very object of the last check (a node that caches its
+    // view returns the same object until its state changes), nothing can have changed.
     const views = this.viewsScratch;
     let k = 0;
-    for (const h of this.hosts) if (h.node !== null) views[k++] = h.node.view();
-    if (views.length !== k) views.length = k;
+    let changed = false;
+    for (const h of this.hosts) {
+      if (h.node === null) continue;
+      const v = h.node.view();
+      if (views[k] !== v) {
+        views[k] = v;
+        changed = true;
+      }
+      k++;
+    }
+    if (views.length !== k) {
+      views.length = k;
+      changed = true;
+    }
+    if (!changed) return;
     for (const inv of this.invariants) {
       const problem = inv.check(views, this.eventNo);
       if (problem !== null) {
