@@ -13,12 +13,12 @@ import { Wal } from '../../src/storage/wal.js';
 import { CorruptionError } from '../../src/storage/errors.js';
 
 const SEGMENT_BYTES = 400;
-const RUNS = Number(process.env['SYNOD_WAL_PROPERTY_RUNS'] ?? 40);
+const RUNS = Number(process.env['SYNOD_WAL_PROPERTY_RUNS'] ?? 100);
 
 async function writeLog(dir: string, payloads: readonly Uint8Array[]): Promise<string[]> {
   await rm(dir, { recursive: true, force: true });
   const { log } = await Wal.open(dir, { segmentBytes: SEGMENT_BYTES });
-  for (const p of payloads) await log.append(1 + (p.length % 3), p);
+  await Promise.all(payloads.map((p) => log.append(1 + (p.length % 3), p)));
   await log.close();
   return (await readdir(dir)).filter((f) => f.endsWith('.wal')).sort().map((f) => join(dir, f));
 }
