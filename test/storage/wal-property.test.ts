@@ -13,7 +13,7 @@ import { Wal } from '../../src/storage/wal.js';
 import { CorruptionError } from '../../src/storage/errors.js';
 
 const SEGMENT_BYTES = 400;
-const RUNS = Number(process.env['SYNOD_WAL_PROPERTY_RUNS'] ?? 100);
+const RUNS = Number(process.env['SYNOD_WAL_PROPERTY_RUNS'] ?? 50);
 
 async function writeLog(dir: string, payloads: readonly Uint8Array[]): Promise<string[]> {
   await rm(dir, { recursive: true, force: true });
