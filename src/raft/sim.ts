@@ -4,7 +4,8 @@
 // Options (synod sim --option name=value): electionTimeoutTicks (15: 150-300 ms
 // at 10 ms a tick), heartbeatTicks (3), preVote (true), checkQuorum (true),
 // readOnly ('safe' | 'lease'), maxInflightMsgs, maxEntriesPerMsg,
-// snapshotChunkBytes, snapshotEveryEntries (KV adapter: compact every N).
+// snapshotChunkBytes, snapshotEveryEntries (200: the KV adapter compacts the
+// log every N applied entries; 0: never).
 
 import { kvCommandBytes, kvSnapshotTextCodec } from '../kv/codec.js';
 import type { KvCommand } from '../kv/command.js';
@@ -69,8 +70,13 @@ const kvRaftSpec = kvProtocolSpec<RaftKvWrite, RaftKvMessage>({
   createLog: (ctx) => RaftNode.create(simRaftOptions(ctx)),
   recoverLog: (ctx, durable) => RaftNode.recover(simRaftOptions(ctx), durable),
   invariants: raftInvariants,
-  // The KV view shows a few keys only: the simulator asks for views after every event.
-  node: (_ctx, log) => ({ viewKeys: 4, extraView: () => (log as RaftNode<KvCommand, KvSnapshot>).view() }),
+  // Compaction is on by default so that runs exercise InstallSnapshot; the KV
+  // view shows a few keys only (the simulator asks for views after every event).
+  node: (ctx, log) => ({
+    snapshotEveryEntries: intOption(ctx, 'snapshotEveryEntries', 200, 0),
+    viewKeys: 4,
+    extraView: () => (log as RaftNode<KvCommand, KvSnapshot>).view(),
+  }),
 });
 
 type RaftSimNode = SimNode<RaftKvMessage, RaftKvWrite, KvRequest, KvReply>;
