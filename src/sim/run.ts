@@ -61,11 +61,14 @@ export function formatDuration(ms: number): string {
 }
 
 /** The one-line command that replays a run. */
-export function replayCommand(c: Pick<RunConfig, 'spec' | 'seed' | 'nodes' | 'faults' | 'mutants' | 'scenario' | 'durationMs'>): string {
+export function replayCommand(c: Pick<RunConfig, 'spec' | 'seed' | 'nodes' | 'faults' | 'mutants' | 'scenario' | 'durationMs' | 'clients' | 'livenessMs'>): string {
   const parts = ['synod sim', `--protocol ${c.spec.name}`, `--seed ${c.seed}`, `--nodes ${c.nodes}`, `--faults ${formatFaults(c.faults)}`];
   if (c.mutants.size > 0) parts.push(`--mutant ${[...c.mutants].sort().join(',')}`);
   if (c.scenario !== undefined) parts.push(`--scenario ${c.scenario.name}`);
   parts.push(`--duration ${formatDuration(c.durationMs)}`);
+  // Settings the CLI can change, named only when they differ from its defaults.
+  if (c.clients !== undefined && c.clients !== DEFAULT_CLIENTS) parts.push(`--clients ${c.clients}`);
+  if (c.livenessMs !== undefined && c.livenessMs !== DEFAULT_LIVENESS_MS) parts.push(`--liveness ${formatDuration(c.livenessMs)}`);
   return parts.join(' ');
 }
 

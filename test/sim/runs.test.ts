@@ -61,6 +61,24 @@ describe('liveness phase', () => {
   });
 });
 
+describe('scenarios', () => {
+  test('leader-isolated cuts off exactly the leader at 1 s and heals at 3 s', () => {
+    const scenario = (registerSpec.scenarios ?? []).find((s) => s.name === 'leader-isolated');
+    assert.ok(scenario !== undefined);
+    const { events, result } = traced({ spec: registerSpec, seed: 4, nodes: 5, durationMs: 4000, faults: ALL, mutants: new Set(), scenario });
+    assert.equal(result.violation, null);
+    const cut = events.find((e) => e.type === 'partition');
+    assert.ok(cut !== undefined && cut.type === 'partition' && cut.t === 1000 && cut.shape === 'groups');
+    const leaderAt1s = events.filter((e) => e.type === 'protocol' && e.event.kind === 'elected' && e.t < 1000).pop();
+    assert.ok(leaderAt1s !== undefined && leaderAt1s.type === 'protocol');
+    const isolated = leaderAt1s.node;
+    assert.equal(cut.blocked.length, 8);
+    assert.ok(cut.blocked.every(([a, b]) => a === isolated || b === isolated));
+    assert.ok(events.some((e) => e.type === 'heal' && e.t === 3000));
+    assert.ok(!events.some((e) => ['crash', 'pause'].includes(e.type)), 'no random faults beside the script');
+  });
+});
+
 describe('violation reports', () => {
   test('an invariant violation stops the run with seed, event, invariant and a replay command', () => {
     const spec = probeSpec({ name: 'ticker', invariantAfterTicks: 30 });
