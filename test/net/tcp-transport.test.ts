@@ -211,4 +211,21 @@ describe('TCP transport: a bad connection is closed, the node carries on', () =>
       await c.close();
     }
   });
+
+  test('members with 53-bit ids (as the server uses) connect and exchange messages', async () => {
+    const lo = 2 ** 52 + 1;
+    const hi = 2 ** 53 - 1;
+    const c = await tcpCluster([lo, hi], {});
+    try {
+      const atHi = collect(c.node(hi));
+      const atLo = collect(c.node(lo));
+      c.node(hi).send(NodeId(lo), 'from hi');
+      c.node(lo).send(NodeId(hi), 'from lo');
+      await waitFor('both messages', () => atHi.length === 1 && atLo.length === 1);
+      assert.deepEqual(atHi[0], { from: lo, msg: 'from lo' });
+      assert.deepEqual(atLo[0], { from: hi, msg: 'from hi' });
+    } finally {
+      await c.close();
+    }
+  });
 });
