@@ -2,7 +2,7 @@
 // values, commit latencies). The simulator builds one Report per `synod sim`
 // invocation and shows it every trace event of every seed.
 
-import type { TraceEvent } from './trace.js';
+import type { TraceEvent, TraceType } from './trace.js';
 
 export interface ReportSection {
   readonly title: string;
@@ -13,6 +13,8 @@ export interface ReportSection {
 }
 
 export interface Report {
+  /** The trace types it needs (default: all). Fewer types keep the simulator fast. */
+  readonly types?: readonly TraceType[];
   /** Called for every trace event of every run (a report makes the simulator build its trace). */
   observe(e: TraceEvent, seed: number): void;
   sections(): readonly ReportSection[];

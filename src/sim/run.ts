@@ -80,7 +80,7 @@ export function createRun(config: RunConfig): { sim: Simulation; start: () => vo
   if (config.trace !== undefined) sim.subscribe(config.trace);
   if (config.report !== undefined) {
     const report = config.report;
-    sim.subscribe((e) => report.observe(e, config.seed));
+    sim.subscribe((e) => report.observe(e, config.seed), report.types);
   }
   let active = true;
   const faults = config.scenario === undefined ? config.faults : new Set((config.scenario.faults ?? []).filter((f) => config.faults.has(f)));

@@ -20,7 +20,7 @@ import { blockedLinks, groups as groupPartition, type Partition } from './partit
 import type { Invariant, NodeContext, NodeView, ProtocolSpec, SimOutput } from './protocol.js';
 import { EventKind, EventQueue, type SimEvent } from './queue.js';
 import type { ScenarioControl } from './scenario.js';
-import type { TraceEvent, TraceSink } from './trace.js';
+import { TRACE_TYPES, type TraceEvent, type TraceSink, type TraceType } from './trace.js';
 import type { Workload, WorkloadContext } from './workload.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -83,7 +83,9 @@ export class Simulation implements FaultControl, ScenarioControl {
   private nRequest = 0;
   private nextMessageId = 1;
   private nextRequestId = 1;
-  private readonly sinks: TraceSink[] = [];
+  private readonly sinks: { sink: TraceSink; types: ReadonlySet<TraceType> | null }[] = [];
+  /** Per trace type: does any subscriber want it? (No trace object is built otherwise.) */
+  private readonly want: Record<TraceType, boolean> = Object.fromEntries(TRACE_TYPES.map((t) => [t, false])) as Record<TraceType, boolean>;
   private readonly invariants: readonly Invariant[];
   private readonly viewsScratch: NodeView[] = [];
   private readonly nodeRng: Prng;
@@ -198,13 +200,20 @@ export class Simulation implements FaultControl, ScenarioControl {
 
   // ---- driving -------------------------------------------------------------
 
-  /** Subscribes to the trace stream; returns the unsubscribe function. */
-  subscribe(sink: TraceSink): () => void {
-    this.sinks.push(sink);
+  /** Subscribes to the trace stream (all of it, or only `types`); returns the unsubscribe function. */
+  subscribe(sink: TraceSink, types?: readonly TraceType[]): () => void {
+    const entry = { sink, types: types === undefined ? null : new Set(types) };
+    this.sinks.push(entry);
+    this.updateWants();
     return () => {
-      const k = this.sinks.indexOf(sink);
+      const k = this.sinks.indexOf(entry);
       if (k >= 0) this.sinks.splice(k, 1);
+      this.updateWants();
     };
+  }
+
+  private updateWants(): void {
+    for (const t of TRACE_TYPES) this.want[t] = this.sinks.some((s) => s.types === null || s.types.has(t));
   }
 
   /** Runs the next event. Returns false when the queue is empty or the run stopped on a violation. */
@@ -265,22 +274,22 @@ export class Simulation implements FaultControl, ScenarioControl {
       now: () => this.time,
       send: (node, req) => this.sendRequest(node, req),
       setTimer: (delayMs, tag) => this.queue.push(this.queue.alloc(roundUs(this.time + delayMs), EventKind.ClientTimer, -1, tag, 0, null)),
-      invoke: (process, op) => this.emitIf(() => ({ type: 'invoke', i: this.eventNo, t: this.time, process, op })),
-      complete: (process, outcome, result) => this.emitIf(() => ({ type: 'complete', i: this.eventNo, t: this.time, process, outcome, result })),
+      invoke: (process, op) => this.emitIf('invoke', () => ({ type: 'invoke', i: this.eventNo, t: this.time, process, op })),
+      complete: (process, outcome, result) => this.emitIf('complete', () => ({ type: 'complete', i: this.eventNo, t: this.time, process, outcome, result })),
     };
     this.perform(() => workload.start(ctx));
   }
 
   /** Marks a phase of the run in the trace. */
   phase(phase: 'safety' | 'liveness' | 'end'): void {
-    this.emitIf(() => ({ type: 'phase', i: this.eventNo, t: this.time, phase }));
+    this.emitIf('phase', () => ({ type: 'phase', i: this.eventNo, t: this.time, phase }));
   }
 
   /** Stops the run with a violation found outside the event loop (liveness, the workload's checks). */
   fail(invariant: string, message: string): void {
     if (this.violationValue !== null) return;
     this.violationValue = { seed: this.seed, event: this.eventNo, timeMs: this.time, invariant, message };
-    this.emitIf(() => ({ type: 'violation', i: this.eventNo, t: this.time, invariant, message }));
+    this.emitIf('violation', () => ({ type: 'violation', i: this.eventNo, t: this.time, invariant, message }));
   }
 
   // ---- controls (nemesis, scenarios, playground) ----------------------------
@@ -292,7 +301,7 @@ export class Simulation implements FaultControl, ScenarioControl {
       const out = h.crash(this.tornWrites);
       this.bump('crash');
       if (out.tornKept > 0) this.bump('torn-write');
-      this.emitIf(() => ({ type: 'crash', i: this.eventNo, t: this.time, node, lostWrites: out.lost, tornKept: out.tornKept }));
+      this.emitIf('crash', () => ({ type: 'crash', i: this.eventNo, t: this.time, node, lostWrites: out.lost, tornKept: out.tornKept }));
     });
   }
 
@@ -302,7 +311,7 @@ export class Simulation implements FaultControl, ScenarioControl {
       if (h.status !== 'down') return;
       this.bump('restart');
       const durable = h.disk.durable;
-      this.emitIf(() => ({ type: 'restart', i: this.eventNo, t: this.time, node, durableWrites: durable.length }));
+      this.emitIf('restart', () => ({ type: 'restart', i: this.eventNo, t: this.time, node, durableWrites: durable.length }));
       h.start(this.spec.recover(this.context(node), durable.slice()));
       this.scheduleTick(node, this.time + this.tickRng.float() * this.spec.tickMs);
     });
@@ -314,7 +323,7 @@ export class Simulation implements FaultControl, ScenarioControl {
       if (h.status !== 'up') return;
       h.pause();
       this.bump('pause');
-      this.emitIf(() => ({ type: 'pause', i: this.eventNo, t: this.time, node }));
+      this.emitIf('pause', () => ({ type: 'pause', i: this.eventNo, t: this.time, node }));
     });
   }
 
@@ -323,7 +332,7 @@ export class Simulation implements FaultControl, ScenarioControl {
       const h = this.host(node);
       if (h.status !== 'paused') return;
       this.bump('resume');
-      this.emitIf(() => ({ type: 'resume', i: this.eventNo, t: this.time, node }));
+      this.emitIf('resume', () => ({ type: 'resume', i: this.eventNo, t: this.time, node }));
       h.resume();
     });
   }
@@ -333,7 +342,7 @@ export class Simulation implements FaultControl, ScenarioControl {
     this.perform(() => {
       const h = this.host(node);
       if (h.status === 'down') return;
-      this.emitIf(() => ({ type: 'tick', i: this.eventNo, t: this.time, node }));
+      this.emitIf('tick', () => ({ type: 'tick', i: this.eventNo, t: this.time, node }));
       h.tick();
     });
   }
@@ -345,7 +354,7 @@ export class Simulation implements FaultControl, ScenarioControl {
     this.perform(() => {
       e.kind = EventKind.Cancelled;
       this.bump('drop:manual');
-      this.emitIf(() => ({ type: 'drop', i: this.eventNo, t: this.time, id, from: e.b, to: e.node, reason: 'manual' }));
+      this.emitIf('drop', () => ({ type: 'drop', i: this.eventNo, t: this.time, id, from: e.b, to: e.node, reason: 'manual' }));
     });
     return true;
   }
@@ -355,10 +364,10 @@ export class Simulation implements FaultControl, ScenarioControl {
       this.network.setPartition(p);
       if (p === null) {
         this.bump('heal');
-        this.emitIf(() => ({ type: 'heal', i: this.eventNo, t: this.time }));
+        this.emitIf('heal', () => ({ type: 'heal', i: this.eventNo, t: this.time }));
       } else {
         this.bump(`partition:${p.shape}`);
-        this.emitIf(() => ({ type: 'partition', i: this.eventNo, t: this.time, shape: p.shape, blocked: blockedLinks(p) }));
+        this.emitIf('partition', () => ({ type: 'partition', i: this.eventNo, t: this.time, shape: p.shape, blocked: blockedLinks(p) }));
       }
     });
   }
@@ -389,7 +398,7 @@ export class Simulation implements FaultControl, ScenarioControl {
     this.perform(() => {
       this.host(node).disk.slowFactor = factor;
       if (factor > 1) this.bump('slow-disk');
-      this.emitIf(() => ({ type: 'disk', i: this.eventNo, t: this.time, node, slowFactor: factor }));
+      this.emitIf('disk', () => ({ type: 'disk', i: this.eventNo, t: this.time, node, slowFactor: factor }));
     });
   }
 
@@ -464,12 +473,12 @@ export class Simulation implements FaultControl, ScenarioControl {
         return;
       case EventKind.Tick: {
         this.scheduleTick(e.node, e.time + this.spec.tickMs);
-        if (this.sinks.length > 0) this.emit({ type: 'tick', i: this.eventNo, t: this.time, node: e.node });
+        if (this.want.tick) this.emit({ type: 'tick', i: this.eventNo, t: this.time, node: e.node });
         (this.hosts[e.node] as NodeHost).tick();
         return;
       }
       case EventKind.Synced: {
-        if (this.sinks.length > 0) this.emit({ type: 'synced', i: this.eventNo, t: this.time, node: e.node, records: e.b });
+        if (this.want.synced) this.emit({ type: 'synced', i: this.eventNo, t: this.time, node: e.node, records: e.b });
         (this.hosts[e.node] as NodeHost).synced();
         return;
       }
@@ -529,7 +538,7 @@ export class Simulation implements FaultControl, ScenarioControl {
 
   private scheduleSync(node: number, incarnation: number, delayMs: number, records: number): void {
     const syncAt = roundUs(this.time + delayMs);
-    if (this.sinks.length > 0) this.emit({ type: 'persist', i: this.eventNo, t: this.time, node, records, syncAt });
+    if (this.want.persist) this.emit({ type: 'persist', i: this.eventNo, t: this.time, node, records, syncAt });
     this.queue.push(this.queue.alloc(syncAt, EventKind.Synced, node, incarnation, records, null));
   }
 
@@ -539,10 +548,10 @@ export class Simulation implements FaultControl, ScenarioControl {
     const net = this.network;
     const reason = net.isBlocked(from, to) ? 'partition' : net.drawLoss(from, to) ? 'loss' : null;
     const deliverAt = roundUs(this.time + net.latency(from, to));
-    if (this.sinks.length > 0) this.emit({ type: 'send', i: this.eventNo, t: this.time, id, from, to, msg, deliverAt });
+    if (this.want.send) this.emit({ type: 'send', i: this.eventNo, t: this.time, id, from, to, msg, deliverAt });
     if (reason !== null) {
       this.bump(`drop:${reason}`);
-      this.emitIf(() => ({ type: 'drop', i: this.eventNo, t: this.time, id, from, to, reason }));
+      this.emitIf('drop', () => ({ type: 'drop', i: this.eventNo, t: this.time, id, from, to, reason }));
       return;
     }
     this.enqueueMessage(id, from, to, msg, deliverAt);
@@ -550,7 +559,7 @@ export class Simulation implements FaultControl, ScenarioControl {
       const dupId = this.nextMessageId++;
       const dupAt = roundUs(this.time + net.latency(from, to));
       this.bump('duplicate');
-      this.emitIf(() => ({ type: 'duplicate', i: this.eventNo, t: this.time, id: dupId, of: id, deliverAt: dupAt }));
+      this.emitIf('duplicate', () => ({ type: 'duplicate', i: this.eventNo, t: this.time, id: dupId, of: id, deliverAt: dupAt }));
       this.enqueueMessage(dupId, from, to, msg, dupAt);
     }
   }
@@ -569,12 +578,12 @@ export class Simulation implements FaultControl, ScenarioControl {
     const reason = this.network.isBlocked(from, to) ? 'partition' : h.status === 'down' ? 'down' : null;
     if (reason === null && h.message(from, e.payload as Message)) {
       this.nDeliver++;
-      if (this.sinks.length > 0) this.emit({ type: 'deliver', i: this.eventNo, t: this.time, id, from, to });
+      if (this.want.deliver) this.emit({ type: 'deliver', i: this.eventNo, t: this.time, id, from, to });
       return;
     }
     const why = reason ?? 'queue-full';
     this.bump(`drop:${why}`);
-    this.emitIf(() => ({ type: 'drop', i: this.eventNo, t: this.time, id, from, to, reason: why }));
+    this.emitIf('drop', () => ({ type: 'drop', i: this.eventNo, t: this.time, id, from, to, reason: why }));
   }
 
   private sendRequest(node: NodeId, req: unknown): number {
@@ -588,16 +597,16 @@ export class Simulation implements FaultControl, ScenarioControl {
     const h = this.hosts[node] as NodeHost;
     if (h.status !== 'down' && h.request(requestId, req)) {
       this.nRequest++;
-      if (this.sinks.length > 0) this.emit({ type: 'request', i: this.eventNo, t: this.time, node, requestId, req });
+      if (this.want.request) this.emit({ type: 'request', i: this.eventNo, t: this.time, node, requestId, req });
       return;
     }
     const reason = h.status === 'down' ? 'down' : 'queue-full';
     this.bump(`request-lost:${reason}`);
-    this.emitIf(() => ({ type: 'drop', i: this.eventNo, t: this.time, id: requestId, from: -1, to: node, reason }));
+    this.emitIf('drop', () => ({ type: 'drop', i: this.eventNo, t: this.time, id: requestId, from: -1, to: node, reason }));
   }
 
   private deliverReply(node: number, requestId: number, reply: unknown): void {
-    if (this.sinks.length > 0) this.emit({ type: 'reply', i: this.eventNo, t: this.time, node, requestId, reply });
+    if (this.want.reply) this.emit({ type: 'reply', i: this.eventNo, t: this.time, node, requestId, reply });
     if (this.manualRequests.delete(requestId)) this.replies.set(requestId, reply);
     else this.workload?.onReply(requestId, NodeId(node), reply);
   }
@@ -609,26 +618,26 @@ export class Simulation implements FaultControl, ScenarioControl {
     }
     const kind = o.event.kind;
     this.eventCounts.set(kind, (this.eventCounts.get(kind) ?? 0) + 1);
-    if (this.sinks.length > 0) this.emit({ type: 'protocol', i: this.eventNo, t: this.time, node: from, event: o.event });
+    if (this.want.protocol) this.emit({ type: 'protocol', i: this.eventNo, t: this.time, node: from, event: o.event });
   }
 
   private networkChanged(): void {
     const r = this.network.maxRates();
     const extraDelayMs = this.network.extraDelay;
     this.bump('network-change');
-    this.emitIf(() => ({ type: 'network', i: this.eventNo, t: this.time, loss: roundUs(r.loss), dup: roundUs(r.dup), extraDelayMs: roundUs(extraDelayMs) }));
+    this.emitIf('network', () => ({ type: 'network', i: this.eventNo, t: this.time, loss: roundUs(r.loss), dup: roundUs(r.dup), extraDelayMs: roundUs(extraDelayMs) }));
   }
 
   private bump(key: string): void {
     this.rareCounts.set(key, (this.rareCounts.get(key) ?? 0) + 1);
   }
 
-  private emitIf(make: () => TraceEvent): void {
-    if (this.sinks.length > 0) this.emit(make());
+  private emitIf(type: TraceType, make: () => TraceEvent): void {
+    if (this.want[type]) this.emit(make());
   }
 
   private emit(e: TraceEvent): void {
-    for (const s of this.sinks) s(e);
+    for (const s of this.sinks) if (s.types === null || s.types.has(e.type)) s.sink(e);
   }
 }
 

@@ -80,6 +80,7 @@ const scenarios: readonly Scenario[] = [
 function messageReport(): Report {
   const sent = new Map<string, number>();
   return {
+    types: ['send'],
     observe(e) {
       if (e.type === 'send') {
         const type = (e.msg as { type: string }).type;
