@@ -6,7 +6,8 @@
 // a "fail" had no effect; a read with an unknown outcome constrains nothing;
 // and an operation with an unknown outcome whose value nobody observes (no
 // read returns it, no cas expects it) can always be left out, because
-// whatever follows it in any order must overwrite it unseen.
+// whatever follows it in any order must overwrite it unseen (see
+// dropUnobservedInfo for the precise rule).
 
 import { assert } from '../core/assert.js';
 import type { Value } from './history.js';
@@ -100,32 +101,32 @@ function observedKey(v: KeyOpView): string {
 }
 
 /**
- * Drops, to a fixed point, every info write or cas whose new value no other
- * remaining operation observes (a cas whose expected and new values are equal
- * changes nothing and goes too). Why this is safe: in any legal order, the
- * operation that follows such a write is neither a read of its value nor a
- * cas expecting it, so it is a write, and removing the dropped one changes
- * nothing that anyone sees.
+ * Keeps an info write or cas only if its new value is "needed": observed by
+ * an ok operation (a read, or a cas expecting it), or expected by a kept info
+ * cas whose own value is needed (a fixed point). Why this is safe: in a legal
+ * order, an info operation followed by anything but a read or cas of its value
+ * can be left out (what follows is a write, which does not care); so some
+ * legal order has every info operation followed by an observer of its value,
+ * which is either ok or an info cas followed in turn by an observer, and so
+ * on until an ok operation. A cas whose expected and new values are equal
+ * changes nothing and goes too.
  */
 function dropUnobservedInfo(views: readonly KeyOpView[]): KeyOpView[] {
-  const observers = new Map<string, number>();
-  for (const v of views) {
-    if (observes(v)) observers.set(observedKey(v), (observers.get(observedKey(v)) ?? 0) + 1);
-  }
-  const alive = views.map(() => true);
-  let changed = true;
-  while (changed) {
+  const needed = new Set<string>();
+  for (const v of views) if (!v.info && observes(v)) needed.add(observedKey(v));
+  const infoCas = views.filter((v) => v.info && v.op.f === 'cas' && valueKey(v.op.expected) !== valueKey(v.op.value));
+  for (let changed = true; changed; ) {
     changed = false;
-    views.forEach((v, i) => {
-      if (!alive[i] || !v.info) return;
-      const own = observes(v) && observedKey(v) === valueKey(v.op.value) ? 1 : 0;
-      const noEffect = v.op.f === 'cas' && valueKey(v.op.expected) === valueKey(v.op.value);
-      if (noEffect || (observers.get(valueKey(v.op.value)) ?? 0) - own === 0) {
-        alive[i] = false;
+    for (const v of infoCas) {
+      if (needed.has(valueKey(v.op.value)) && !needed.has(observedKey(v))) {
+        needed.add(observedKey(v));
         changed = true;
-        if (observes(v)) observers.set(observedKey(v), (observers.get(observedKey(v)) ?? 0) - 1);
       }
-    });
+    }
   }
-  return views.filter((_, i) => alive[i]);
+  return views.filter((v) => {
+    if (!v.info) return true;
+    if (v.op.f === 'cas' && valueKey(v.op.expected) === valueKey(v.op.value)) return false;
+    return needed.has(valueKey(v.op.value));
+  });
 }

@@ -7,11 +7,13 @@
 //   1. cut the history at an event (linearizability is prefix-closed; an
 //      operation still running at the cut becomes unknown);
 //   2. delete a read (it changes no state);
-//   3. turn an ok write or cas into an unknown-outcome one (it may now take
-//      effect at any time after its invoke, or never); if nobody observes its
-//      value any more, preparation then drops it altogether.
+//   3. treat an ok cas as a plain write of its new value (same effect, no
+//      precondition), which frees whatever wrote its expected value;
+//   4. turn an ok write into an unknown-outcome one (it may now take effect at
+//      any time after its invoke, or never); if nothing needs its value any
+//      more, preparation then drops it altogether.
 // The witness reported is the set of operations left, with their original
-// events; restoring the original outcomes only adds constraints, so it is
+// events; restoring the original operations only adds constraints, so it is
 // still illegal (checked again before it is reported).
 
 import { assert } from '../core/assert.js';
@@ -19,22 +21,21 @@ import type { Operation } from './operations.js';
 import { prepareKey, type KeyOpView, type PreparedKey } from './prepare.js';
 import { searchKey, type SearchBudget } from './search.js';
 
-interface Variant {
-  /** Events after this position are cut off. */
-  readonly cut: number;
-  /** Ok operations relaxed (reads deleted, writes and cas made unknown). */
-  readonly relaxed: ReadonlySet<number>;
-}
+/** How far an ok operation is relaxed: reads are deleted; a cas becomes a write, then unknown; a write becomes unknown. */
+const AS_WRITE = 1;
+const UNKNOWN = 2;
+type Levels = ReadonlyMap<number, number>;
 
-export function viewsFor(ops: readonly Operation[], v: Variant): KeyOpView[] {
+export function viewsFor(ops: readonly Operation[], cut: number, levels: Levels): KeyOpView[] {
   const out: KeyOpView[] = [];
   for (const op of ops) {
-    if (op.invokeIndex > v.cut || op.status === 'fail') continue;
-    const done = op.completeIndex !== null && op.completeIndex <= v.cut;
-    const relaxed = v.relaxed.has(op.id);
-    if (relaxed && op.f === 'read') continue;
-    const info = op.status === 'info' || !done || relaxed;
-    out.push({ op, info, returnIndex: op.completeIndex ?? Infinity });
+    if (op.invokeIndex > cut || op.status === 'fail') continue;
+    const level = levels.get(op.id) ?? 0;
+    if (level > 0 && op.f === 'read') continue;
+    const done = op.completeIndex !== null && op.completeIndex <= cut;
+    const info = op.status === 'info' || !done || level >= UNKNOWN;
+    const asWrite = op.f === 'cas' && level >= AS_WRITE;
+    out.push({ op: asWrite ? { ...op, f: 'write', expected: null } : op, info, returnIndex: op.completeIndex ?? Infinity });
   }
   return out;
 }
@@ -50,7 +51,7 @@ function original(ops: readonly Operation[]): KeyOpView[] {
  */
 function illegal(views: readonly KeyOpView[], budget: SearchBudget): boolean {
   if (budget.remainingSteps <= 0 || budget.stopped) return false;
-  const cap = Math.min(budget.remainingSteps, 50_000 + 20 * views.length);
+  const cap = Math.min(budget.remainingSteps, 20_000 + 20 * views.length);
   const trial: SearchBudget = { ...budget, remainingSteps: cap, stepsTaken: 0 };
   const outcome = searchKey(prepareKey(views), trial).type;
   budget.remainingSteps -= trial.stepsTaken;
@@ -67,43 +68,50 @@ function shortestPrefix(ops: readonly Operation[], budget: SearchBudget): number
     if (op.completeIndex !== null) positions.push(op.completeIndex);
   }
   positions.sort((x, y) => x - y);
-  const none = new Set<number>();
+  const none = new Map<number, number>();
   let lo = 0;
   let hi = positions.length - 1;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (illegal(viewsFor(ops, { cut: positions[mid] as number, relaxed: none }), budget)) hi = mid;
+    if (illegal(viewsFor(ops, positions[mid] as number, none), budget)) hi = mid;
     else lo = mid + 1;
   }
   return positions[hi] ?? Infinity;
 }
 
 /**
- * Delta-debugging over some ok operations: relax chunks, halving the chunk
- * size, keeping each relaxation under which the key stays illegal.
+ * Delta-debugging: raise chunks of the candidates to `level`, halving the
+ * chunk size, keeping each change under which the key stays illegal.
  */
-function relaxChunks(ops: readonly Operation[], cut: number, candidates: readonly number[], relaxed: Set<number>, budget: SearchBudget): void {
+function relaxChunks(ops: readonly Operation[], cut: number, candidates: readonly number[], level: number, levels: Map<number, number>, budget: SearchBudget): void {
   for (let size = Math.max(1, candidates.length >> 1); ; size >>= 1) {
     for (let start = 0; start < candidates.length; start += size) {
-      const chunk = candidates.slice(start, start + size).filter((id) => !relaxed.has(id));
+      const chunk = candidates.slice(start, start + size).filter((id) => (levels.get(id) ?? 0) < level);
       if (chunk.length === 0) continue;
-      const trial = new Set([...relaxed, ...chunk]);
-      if (illegal(viewsFor(ops, { cut, relaxed: trial }), budget)) for (const id of chunk) relaxed.add(id);
+      const trial = new Map(levels);
+      for (const id of chunk) trial.set(id, level);
+      if (illegal(viewsFor(ops, cut, trial), budget)) for (const id of chunk) levels.set(id, level);
     }
     if (size <= 1) return;
   }
 }
 
 /**
- * Reads first: deleting them makes later checks cheaper, and once few reads
- * are left, a relaxed write is usually unobserved and drops out entirely.
+ * Reads first: deleting them makes later checks cheaper (trying first to
+ * delete every read but the one that made the prefix illegal). Then cas into
+ * writes, then writes into unknown ones.
  */
-function relaxAll(ops: readonly Operation[], cut: number, budget: SearchBudget): Set<number> {
+function relaxAll(ops: readonly Operation[], cut: number, budget: SearchBudget): Map<number, number> {
   const done = ops.filter((op) => op.status === 'ok' && op.completeIndex !== null && op.completeIndex <= cut);
-  const relaxed = new Set<number>();
-  relaxChunks(ops, cut, done.filter((op) => op.f === 'read').map((op) => op.id), relaxed, budget);
-  relaxChunks(ops, cut, done.filter((op) => op.f !== 'read').map((op) => op.id), relaxed, budget);
-  return relaxed;
+  const ids = (f: (op: Operation) => boolean): number[] => done.filter(f).map((op) => op.id);
+  const levels = new Map<number, number>();
+  const others = ids((op) => op.f === 'read' && op.completeIndex !== cut);
+  const allButCulprit = new Map(others.map((id) => [id, UNKNOWN]));
+  if (illegal(viewsFor(ops, cut, allButCulprit), budget)) for (const id of others) levels.set(id, UNKNOWN);
+  relaxChunks(ops, cut, ids((op) => op.f === 'read'), UNKNOWN, levels, budget);
+  relaxChunks(ops, cut, ids((op) => op.f === 'cas'), AS_WRITE, levels, budget);
+  relaxChunks(ops, cut, ids((op) => op.f !== 'read'), UNKNOWN, levels, budget);
+  return levels;
 }
 
 export interface Witness {
@@ -120,9 +128,9 @@ export interface Witness {
  */
 export function shrinkKey(ops: readonly Operation[], budget: SearchBudget): Witness {
   const cut = shortestPrefix(ops, budget);
-  const relaxed = relaxAll(ops, cut, budget);
-  const kept = new Set(prepareKey(viewsFor(ops, { cut, relaxed })).ops);
-  const witnessOps = ops.filter((op) => kept.has(op));
+  const levels = relaxAll(ops, cut, budget);
+  const kept = new Set(prepareKey(viewsFor(ops, cut, levels)).ops.map((op) => op.id));
+  const witnessOps = ops.filter((op) => kept.has(op.id));
   const verify: SearchBudget = { ...budget, remainingSteps: Math.max(budget.remainingSteps, 1_000_000), stopped: false, shouldStop: undefined };
   const prepared = prepareKey(original(witnessOps));
   const outcome = searchKey(prepared, verify, true);

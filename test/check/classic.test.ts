@@ -30,6 +30,22 @@ describe('classic register histories', () => {
   test('stale read: a read after a completed overwrite returns the old value', () => {
     const v = check([inv(0, 'write', 1), ok(0, 'write', 1), inv(0, 'write', 2), ok(0, 'write', 2), inv(1, 'read', null), ok(1, 'read', 1)], false);
     assert.match(explanation(v), /returned 1, a stale value: the write of 2 by process 0 \(events 3–4\) completed before it began/);
+    assert.deepEqual(v.result === 'illegal' && v.subHistoryIndices, [0, 1, 2, 3, 4, 5]);
+  });
+
+  test('the witness leaves out what does not matter', () => {
+    const v = check([
+      inv(0, 'write', 1), ok(0, 'write', 1),
+      inv(1, 'read', null), ok(1, 'read', 1),
+      inv(0, 'cas', [1, 2]), ok(0, 'cas', [1, 2]),
+      inv(1, 'read', null), ok(1, 'read', 2),
+      inv(0, 'write', 3), ok(0, 'write', 3),
+      inv(1, 'read', null), ok(1, 'read', 2),
+      inv(2, 'read', null), ok(2, 'read', 3),
+    ], false);
+    // The stale read of 2 (events 11-12), the cas that wrote 2 and the write of 3 that overwrote it.
+    assert.deepEqual(v.result === 'illegal' && v.subHistoryIndices, [4, 5, 8, 9, 10, 11]);
+    assert.match(explanation(v), /The read by process 1 \(events 11–12\) returned 2, a stale value: the write of 3 by process 0 \(events 9–10\) completed before it began/);
   });
 
   test('a read concurrent with the overwrite may return either value', () => {
