@@ -51,7 +51,7 @@ export function agreement(): Invariant<PaxosInvariantView> {
     }
     if (first.key === key) return null;
     const what = slot === 0 ? 'the decree' : `slot ${slot}`;
-    return `agreement: node ${by} learned ${key} for ${what}, but node ${first.by} learned ${first.key}`;
+    return `node ${by} learned ${key} for ${what}, but node ${first.by} learned ${first.key}`;
   };
   return {
     name: 'agreement',
@@ -87,11 +87,11 @@ export function validity(): Invariant<PaxosInvariantView> {
       }
       for (const v of views) {
         if (v.learned !== undefined && v.learned !== null && !proposed.has(JSON.stringify(v.learned))) {
-          return `validity: node ${v.id} learned ${JSON.stringify(v.learned)}, which no client proposed`;
+          return `node ${v.id} learned ${JSON.stringify(v.learned)}, which no client proposed`;
         }
         if (v.chosenDigest === undefined) continue;
         for (const e of chosen.read(v.id, v.chosenDigest)) {
-          if (!proposed.has(e.key)) return `validity: node ${v.id} learned ${e.key} at slot ${e.slot}, which was never proposed`;
+          if (!proposed.has(e.key)) return `node ${v.id} learned ${e.key} at slot ${e.slot}, which was never proposed`;
         }
       }
       return null;
@@ -107,7 +107,7 @@ export function promisesNeverDecrease(): Invariant<PaxosInvariantView> {
       for (const v of views) {
         const before = highest.get(v.id) ?? null;
         if (compareBallots(v.promised, before) < 0) {
-          return `promises-never-decrease: node ${v.id} had promised ${showBallot(before)} and now promises only ${showBallot(v.promised)}`;
+          return `node ${v.id} had promised ${showBallot(before)} and now promises only ${showBallot(v.promised)}`;
         }
         if (v.promised !== null) highest.set(v.id, v.promised);
       }

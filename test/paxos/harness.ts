@@ -36,6 +36,8 @@ export class Net<M extends { readonly type: string }, W, O, N extends HarnessNod
   readonly outputs = new Map<NodeId, O[]>();
   readonly counts = new Map<string, number>();
   readonly down = new Set<NodeId>();
+  /** Paused nodes neither tick nor receive; their messages wait (a long GC pause). */
+  readonly paused = new Set<NodeId>();
   readonly rng: Prng;
   now = 0;
   /** Messages are dropped while this returns true for (from, to). */
@@ -111,7 +113,7 @@ export class Net<M extends { readonly type: string }, W, O, N extends HarnessNod
   /** Delivers every message due now (including ones sent while delivering, if due). */
   deliverDue(): void {
     for (;;) {
-      const due = this.queue.filter((m) => m.at <= this.now).sort((a, b) => a.at - b.at || a.seq - b.seq);
+      const due = this.queue.filter((m) => m.at <= this.now && !this.paused.has(m.to)).sort((a, b) => a.at - b.at || a.seq - b.seq);
       if (due.length === 0) return;
       const first = due[0] as InFlight<M>;
       this.queue = this.queue.filter((m) => m !== first);
@@ -124,7 +126,7 @@ export class Net<M extends { readonly type: string }, W, O, N extends HarnessNod
   /** One tick: every live node ticks, then due messages are delivered. */
   step(): void {
     this.now++;
-    for (const id of this.ids) if (!this.down.has(id)) this.act(id, (n) => n.tick());
+    for (const id of this.ids) if (!this.down.has(id) && !this.paused.has(id)) this.act(id, (n) => n.tick());
     this.deliverDue();
   }
 

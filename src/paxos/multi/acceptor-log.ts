@@ -8,6 +8,7 @@ import { Slot as toSlot } from '../../core/ids.js';
 import { assert } from '../../core/assert.js';
 import { compareBallots, maxBallot, type Ballot } from '../ballot.js';
 import type { RoleOut } from '../messages.js';
+import { SlotMap } from './slot-map.js';
 import type { AcceptedEntry, ConfigEpoch, MultiMessage, MultiWrite, SlotEntry } from './types.js';
 
 /** A promise reports at most this many accepted slots; the candidate asks again for the rest. */
@@ -28,7 +29,7 @@ export interface Snapshot<S> {
 
 export class AcceptorLog<C, S> {
   promised: Ballot | null = null;
-  readonly accepted = new Map<number, AcceptedEntry<C>>();
+  readonly accepted = new SlotMap<AcceptedEntry<C>>();
   compactedThrough: Slot = toSlot(0);
   snapshot: Snapshot<S> | null = null;
 
@@ -58,7 +59,7 @@ export class AcceptorLog<C, S> {
   }
 
   private sortedSlots(fromSlot: Slot): number[] {
-    return [...this.accepted.keys()].filter((s) => s >= fromSlot).sort((a, b) => a - b);
+    return this.accepted.slotsFrom(fromSlot);
   }
 
   /** Phase 2b. Entries at compacted slots are skipped (chosen long ago). Returns the slots accepted, or null when refused. */
@@ -79,7 +80,7 @@ export class AcceptorLog<C, S> {
   /** The state machine's snapshot through `index` replaces every slot up to it. */
   compact(snap: Snapshot<S>, out: Out<C, S> | null): void {
     if (snap.index <= this.compactedThrough) return;
-    for (const slot of [...this.accepted.keys()]) if (slot <= snap.index) this.accepted.delete(slot);
+    this.accepted.dropThrough(snap.index);
     this.compactedThrough = snap.index;
     this.snapshot = snap;
     out?.write({ type: 'snapshot', index: snap.index, snapshot: snap.snapshot, configs: snap.configs });

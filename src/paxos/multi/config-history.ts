@@ -35,9 +35,16 @@ export class ConfigHistory {
   }
 
   /** Distinct configurations governing slots in [from, to]. */
-  between(from: Slot, to: Slot): ConfigEpoch[] {
+  between(from: Slot, to: Slot): readonly ConfigEpoch[] {
+    if (this.epochs.length === 1) return this.epochs;
     const first = this.at(from);
     return [first, ...this.epochs.filter((e) => e.from > from && e.from <= to)];
+  }
+
+  /** Every member of the configurations governing [from, to], once each. */
+  membersBetween(from: Slot, to: Slot): readonly NodeId[] {
+    if (this.epochs.length === 1) return (this.epochs[0] as ConfigEpoch).members;
+    return [...new Set(this.between(from, to).flatMap((e) => e.members))];
   }
 
   /** A configuration chosen in `slot` takes effect at slot + alpha. */
@@ -48,10 +55,17 @@ export class ConfigHistory {
     this.epochs.sort((a, b) => a.from - b.from);
   }
 
+  private readonly quorumCache = new Map<number, Quorums>();
+
   /** Quorum sizes for a configuration (flexible sizes apply to configurations of the initial size). */
   quorums(epoch: ConfigEpoch): Quorums {
     const n = epoch.members.length;
-    return makeQuorums(n, n === this.initialSize ? this.quorumOptions : {});
+    let q = this.quorumCache.get(n);
+    if (q === undefined) {
+      q = makeQuorums(n, n === this.initialSize ? this.quorumOptions : {});
+      this.quorumCache.set(n, q);
+    }
+    return q;
   }
 
   /** Forgets epochs superseded before `slot` (they govern no slot still held). */

@@ -124,7 +124,7 @@ export class MultiPaxos<C, S> implements ReplicatedLog<C, S, MultiWrite<C, S>, M
   private quorumsOf = (e: ConfigEpoch) => this.configs.quorums(e);
 
   /** Configurations of the slots a leader may have in flight now. */
-  private windowConfigs(): ConfigEpoch[] {
+  private windowConfigs(): readonly ConfigEpoch[] {
     const c = this.log.through;
     return this.configs.between(Slot(c + 1), Slot(c + this.opts.window));
   }
@@ -395,7 +395,7 @@ export class MultiPaxos<C, S> implements ReplicatedLog<C, S, MultiWrite<C, S>, M
       this.campaign('new configuration in the window');
       return;
     }
-    const refill = [...lead.reproposals.keys()].filter((s) => s <= limit).sort((a, b) => a - b);
+    const refill = lead.reproposals.size === 0 ? [] : [...lead.reproposals.keys()].filter((s) => s <= limit).sort((a, b) => a - b);
     for (let i = 0; i < refill.length; i += this.opts.maxBatch) {
       const entries = refill.slice(i, i + this.opts.maxBatch).map((s) => ({ slot: Slot(s), value: lead.reproposals.get(s) as SlotValue<C> }));
       for (const e of entries) lead.reproposals.delete(e.slot);
@@ -418,8 +418,7 @@ export class MultiPaxos<C, S> implements ReplicatedLog<C, S, MultiWrite<C, S>, M
     const first = (entries[0] as SlotEntry<C>).slot;
     const last = (entries[entries.length - 1] as SlotEntry<C>).slot;
     const msg = { type: 'accept', ballot: lead.ballot, entries, chosenThrough: this.log.through } as const;
-    const to = new Set(this.configs.between(first, last).flatMap((e) => e.members));
-    for (const m of to) if (m !== this.id) this.fx.send(m, msg);
+    for (const m of this.configs.membersBetween(first, last)) if (m !== this.id) this.fx.send(m, msg);
     // Our own acceptance counts now: anything that depends on it leaves after this batch's writes.
     if (mine !== null) for (const s of mine) this.countAck(lead, this.id, s);
   }
@@ -429,7 +428,9 @@ export class MultiPaxos<C, S> implements ReplicatedLog<C, S, MultiWrite<C, S>, M
     if (f === undefined) return;
     f.acks.add(from);
     const epoch = this.configs.at(slot);
-    if (epoch.members.filter((m) => f.acks.has(m)).length < this.quorumsOf(epoch).phase2) return;
+    let votes = 0;
+    for (const m of epoch.members) if (f.acks.has(m)) votes++;
+    if (votes < this.quorumsOf(epoch).phase2) return;
     lead.inflight.delete(slot);
     this.chosen(slot, f.value);
   }
@@ -440,7 +441,7 @@ export class MultiPaxos<C, S> implements ReplicatedLog<C, S, MultiWrite<C, S>, M
       const part = stale.slice(i, i + this.opts.maxBatch);
       const entries = part.map(([s, f]) => ({ slot: Slot(s), value: f.value }));
       const msg = { type: 'accept', ballot: lead.ballot, entries, chosenThrough: this.log.through } as const;
-      const members = new Set(this.configs.between(entries[0]?.slot ?? Slot(1), entries[entries.length - 1]?.slot ?? Slot(1)).flatMap((e) => e.members));
+      const members = this.configs.membersBetween(entries[0]?.slot ?? Slot(1), entries[entries.length - 1]?.slot ?? Slot(1));
       for (const m of members) if (m !== this.id && part.some(([, f]) => !f.acks.has(m))) this.fx.send(m, msg);
       for (const [, f] of part) f.sentAt = this.now;
     }
@@ -536,7 +537,8 @@ export class MultiPaxos<C, S> implements ReplicatedLog<C, S, MultiWrite<C, S>, M
     lead.heartbeatSentAt.set(lead.seq, this.now);
     this.guardUntil = this.now + this.opts.electionTicks;
     const msg = { type: 'heartbeat', ballot: lead.ballot, chosenThrough: this.log.through, seq: lead.seq } as const;
-    for (const m of new Set(this.windowConfigs().flatMap((e) => e.members))) if (m !== this.id) this.fx.send(m, msg);
+    const c = this.log.through;
+    for (const m of this.configs.membersBetween(Slot(c + 1), Slot(c + this.opts.window))) if (m !== this.id) this.fx.send(m, msg);
     this.confirmReads(lead);
   }
 

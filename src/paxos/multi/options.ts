@@ -56,7 +56,7 @@ export function multiPaxosOptions(members: number, o: Readonly<Record<string, un
   const quorums = quorumOptionsFrom(o);
   makeQuorums(members, quorums);
   return {
-    heartbeatTicks: int(o, 'heartbeatTicks', 1, 1),
+    heartbeatTicks: int(o, 'heartbeatTicks', 2, 1),
     electionTicks,
     alpha,
     window,
