@@ -11,7 +11,7 @@ import type { LogOutput, Message, ReplicatedLog } from '../core/replicated-log.j
 import type { NodeView, SimNode, SimOutput } from '../sim/protocol.js';
 import type { KvOp, KvReply, KvRequest } from './api.js';
 import { fromUtf8 } from './bytes.js';
-import type { KvCommand, RangeRequest } from './command.js';
+import type { KvCommand, KvRead } from './command.js';
 import { commandOf, decodeValue, readOf, readReply, writeReply } from './ops.js';
 import type { KvSnapshot } from './snapshot.js';
 import { KvStateMachine } from './state-machine.js';
@@ -46,7 +46,7 @@ interface PendingWrite {
 interface PendingRead {
   readonly requestId: number;
   readonly op: KvOp;
-  readonly range: RangeRequest;
+  readonly read: KvRead;
   /** Set once the log has confirmed the read point. */
   index: LogIndex | null;
 }
@@ -124,11 +124,11 @@ export class KvNode<W, M extends Message> implements SimNode<M, W, KvRequest, Kv
     this.writes.set(key, { requestIds: [requestId], op: req.op, client: cmd.client, seq: cmd.seq, term: this.log.status().term });
   }
 
-  private startRead(requestId: number, op: KvOp, range: RangeRequest, reply: (r: KvReply) => void): void {
-    const invalid = this.sm.validateRange(range);
+  private startRead(requestId: number, op: KvOp, read: KvRead, reply: (r: KvReply) => void): void {
+    const invalid = this.sm.validateRead(read);
     if (invalid) return reply({ ok: false, error: 'rejected', code: invalid.code, message: invalid.message });
     const ctx = this.nextCtx++;
-    this.reads.set(ctx, { requestId, op, range, index: null });
+    this.reads.set(ctx, { requestId, op, read, index: null });
     this.log.readIndex(ctx);
   }
 
@@ -250,7 +250,7 @@ export class KvNode<W, M extends Message> implements SimNode<M, W, KvRequest, Kv
     for (const [ctx, r] of this.reads) {
       if (r.index === null || r.index > applied) continue;
       this.reads.delete(ctx);
-      this.reply(r.requestId, readReply(r.op, this.sm.range(r.range)));
+      this.reply(r.requestId, readReply(r.op, this.sm.read(r.read)));
     }
   }
 

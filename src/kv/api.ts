@@ -3,10 +3,10 @@
 
 import type { ClientId, NodeId } from '../core/ids.js';
 import type { Value } from '../check/history.js';
-import type { KvErrorCode, KvResult, KvWriteOp, RangeRequest } from './command.js';
+import type { KvErrorCode, KvRead, KvResult, KvWriteOp } from './command.js';
 
-/** A full etcd request (see command.ts): a range is served through readIndex, the others through the log. */
-export type EtcdRequest = ({ readonly type: 'range' } & RangeRequest) | KvWriteOp;
+/** A full etcd request (see command.ts): reads (range, lease queries) are served through readIndex, the others through the log. */
+export type EtcdRequest = KvRead | KvWriteOp;
 
 export type KvOp =
   | { readonly f: 'read'; readonly key: string }

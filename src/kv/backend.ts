@@ -8,6 +8,7 @@
 import type { ClientId } from '../core/ids.js';
 import type { Bytes } from './bytes.js';
 import type { KvResult } from './command.js';
+import type { LeaseRecord } from './leases.js';
 
 /** A position in the store's history: etcd's (main, sub) revision. */
 export interface Revision {
@@ -60,6 +61,10 @@ export interface KvBatch {
   readonly sessions: readonly SessionRecord[];
   /** Sessions evicted from the table. */
   readonly evicted: readonly ClientId[];
+  /** Leases granted. */
+  readonly leases?: readonly LeaseRecord[];
+  /** Leases revoked. */
+  readonly revokedLeases?: readonly number[];
 }
 
 /** Everything the store holds: what a snapshot carries and what a backend loads on start. */
@@ -69,6 +74,8 @@ export interface KvState {
   readonly versions: readonly StoredVersion[];
   /** Every session, in any order (the table orders them by lastUsed). */
   readonly sessions: readonly SessionRecord[];
+  /** Every lease (absent: none). */
+  readonly leases?: readonly LeaseRecord[];
 }
 
 export const EMPTY_META: KvMeta = { appliedIndex: 0, revision: 1, compactRevision: 0, chain: '' };
@@ -100,6 +107,7 @@ export class MemoryBackend implements KvBackend {
   /** Versions by main revision, then by sub-revision; `live` counts the retained ones. */
   private versions = new Map<number, { live: number; readonly items: (StoredVersion | undefined)[] }>();
   private sessions = new Map<ClientId, SessionRecord>();
+  private leases = new Map<number, LeaseRecord>();
   private meta: KvMeta = EMPTY_META;
 
   get(rev: Revision): StoredVersion | undefined {
@@ -125,6 +133,8 @@ export class MemoryBackend implements KvBackend {
     for (const r of batch.remove) this.drop(r);
     for (const s of batch.sessions) this.sessions.set(s.client, s);
     for (const c of batch.evicted) this.sessions.delete(c);
+    for (const l of batch.leases ?? []) this.leases.set(l.id, l);
+    for (const id of batch.revokedLeases ?? []) this.leases.delete(id);
     this.meta = batch.meta;
   }
 
@@ -132,13 +142,14 @@ export class MemoryBackend implements KvBackend {
     const versions: StoredVersion[] = [];
     const mains = [...this.versions.keys()].sort((a, b) => a - b);
     for (const m of mains) for (const v of this.versions.get(m)?.items ?? []) if (v !== undefined) versions.push(v);
-    return { meta: this.meta, versions, sessions: [...this.sessions.values()] };
+    return { meta: this.meta, versions, sessions: [...this.sessions.values()], leases: [...this.leases.values()] };
   }
 
   reset(state: KvState): void {
     this.versions = new Map();
     for (const v of state.versions) this.add(v);
     this.sessions = new Map(state.sessions.map((s) => [s.client, s]));
+    this.leases = new Map((state.leases ?? []).map((l) => [l.id, l]));
     this.meta = state.meta;
   }
 }

@@ -79,12 +79,34 @@ export interface CompactRequest {
   readonly revision: number;
 }
 
+/** etcd's LeaseGrant. `id` 0: the store picks one (the log index of the grant, or the next free id above it). */
+export interface LeaseGrantRequest {
+  readonly id: number;
+  /** Seconds; the server keeps the expiry clock (see docs/kv.md). */
+  readonly ttl: number;
+}
+
+/** etcd's LeaseRevoke: the lease ends and every key attached to it is deleted, in one revision. */
+export interface LeaseRevokeRequest {
+  readonly id: number;
+}
+
 /** What a log entry may ask of the store. Reads go through readIndex, not the log. */
 export type KvWriteOp =
   | ({ readonly type: 'put' } & PutRequest)
   | ({ readonly type: 'delete-range' } & DeleteRangeRequest)
   | ({ readonly type: 'txn' } & TxnRequest)
-  | ({ readonly type: 'compact' } & CompactRequest);
+  | ({ readonly type: 'compact' } & CompactRequest)
+  | ({ readonly type: 'lease-grant' } & LeaseGrantRequest)
+  | ({ readonly type: 'lease-revoke' } & LeaseRevokeRequest);
+
+/** Reads, served from the local state once the log has confirmed a read index. */
+export type KvRead =
+  | ({ readonly type: 'range' } & RangeRequest)
+  /** etcd's LeaseTimeToLive: the lease's granted TTL and (with `keys`) its keys; the remaining TTL is the server's. */
+  | { readonly type: 'lease-time-to-live'; readonly id: number; readonly keys?: boolean }
+  /** etcd's LeaseLeases: every lease. */
+  | { readonly type: 'lease-leases' };
 
 /**
  * One log entry of the key-value store. `seq` >= 1 is the client's request
@@ -138,8 +160,33 @@ export interface CompactResponse {
   readonly type: 'compact';
 }
 
+export interface LeaseGrantResponse {
+  readonly type: 'lease-grant';
+  readonly id: number;
+  readonly ttl: number;
+}
+
+export interface LeaseRevokeResponse {
+  readonly type: 'lease-revoke';
+  /** Keys deleted with the lease. */
+  readonly deleted: number;
+}
+
+export interface LeaseTimeToLiveResponse {
+  readonly type: 'lease-time-to-live';
+  readonly id: number;
+  readonly grantedTtl: number;
+  /** The keys attached, ascending (empty unless asked for). */
+  readonly keys: readonly Bytes[];
+}
+
+export interface LeaseLeasesResponse {
+  readonly type: 'lease-leases';
+  readonly leases: readonly { readonly id: number; readonly ttl: number }[];
+}
+
 export type ResponseOp = RangeResponse | PutResponse | DeleteRangeResponse | TxnResponse;
-export type KvResponse = ResponseOp | CompactResponse;
+export type KvResponse = ResponseOp | CompactResponse | LeaseGrantResponse | LeaseRevokeResponse | LeaseTimeToLiveResponse | LeaseLeasesResponse;
 
 /** Errors a request can meet; the messages are etcd's where etcd has one. */
 export type KvErrorCode =
@@ -153,7 +200,10 @@ export type KvErrorCode =
   | 'too-many-ops'
   | 'duplicate-key'
   | 'invalid'
-  | 'stale-sequence';
+  | 'stale-sequence'
+  | 'lease-not-found'
+  | 'lease-exists'
+  | 'lease-ttl-too-large';
 
 export interface KvError {
   readonly code: KvErrorCode;
@@ -181,4 +231,7 @@ export const ERROR_MESSAGES: Readonly<Record<KvErrorCode, string>> = {
   'duplicate-key': 'etcdserver: duplicate key given in txn request',
   invalid: 'synod: invalid request',
   'stale-sequence': 'synod: request sequence is older than the session keeps; it may have been applied already',
+  'lease-not-found': 'etcdserver: requested lease not found',
+  'lease-exists': 'etcdserver: lease already exists',
+  'lease-ttl-too-large': 'etcdserver: too large lease TTL',
 };

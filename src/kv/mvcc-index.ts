@@ -120,6 +120,14 @@ export class MvccIndex {
     return removed;
   }
 
+  /** Every key that exists now, with the lease of its live version. */
+  *liveLeases(): Generator<readonly [string, number]> {
+    for (const [key, h] of this.byKey) {
+      const e = h[h.length - 1];
+      if (e !== undefined && !e.tombstone) yield [key, e.lease];
+    }
+  }
+
   clear(): void {
     this.byKey.clear();
     this.sorted.clear();

@@ -9,6 +9,8 @@ import { fromByteString, toByteString } from './bytes.js';
 import type { Bytes } from './bytes.js';
 import { ERROR_MESSAGES, kvError } from './command.js';
 import type { DeleteRangeResponse, KeyValue, KvError, PutRequest, PutResponse, DeleteRangeRequest } from './command.js';
+import { LeaseTable } from './leases.js';
+import type { LeaseRecord } from './leases.js';
 import { entryOf, MvccIndex } from './mvcc-index.js';
 import type { IndexEntry } from './mvcc-index.js';
 import { toInterval } from './range.js';
@@ -22,6 +24,8 @@ export class Writer {
   private sub = 0;
   /** The new versions, indexed by sub-revision. */
   readonly put: StoredVersion[] = [];
+  /** put[i] replaced a live version attached to lease replaced[i] (0: none). */
+  private readonly replaced: number[] = [];
 
   constructor(readonly store: MvccStore) {
     this.main = store.revision + 1;
@@ -45,29 +49,38 @@ export class Writer {
     // Invariant: put[sub] is the version written at sub-revision sub.
     assert(this.put.length === stored.sub, 'mvcc: writer sub-revisions out of step');
     this.put.push(stored);
+    this.replaced.push(this.store.index.latest(stored.key)?.lease ?? 0);
     this.store.index.append(stored.key, entryOf(stored));
     return stored;
+  }
+
+  /** Moves the written keys between leases (on commit). */
+  moveLeases(leases: LeaseTable): void {
+    this.put.forEach((v, i) => leases.move(v.key, this.replaced[i] ?? 0, v.tombstone ? 0 : v.lease));
   }
 
   /** Takes every change back out of the index (the transaction failed). */
   abort(): void {
     for (let i = this.put.length - 1; i >= 0; i--) this.store.index.popLast((this.put[i] as StoredVersion).key);
     this.put.length = 0;
+    this.replaced.length = 0;
     this.sub = 0;
   }
 }
 
 export class MvccStore {
   readonly index = new MvccIndex();
+  readonly leases = new LeaseTable();
   revision = 1;
   compactRevision = 0;
 
   constructor(readonly backend: KvBackend) {}
 
   /** Rebuilds the index from stored versions (in revision order). */
-  load(versions: readonly StoredVersion[], revision: number, compactRevision: number): void {
+  load(versions: readonly StoredVersion[], revision: number, compactRevision: number, leases: readonly LeaseRecord[]): void {
     this.index.clear();
     for (const v of versions) this.index.append(v.key, entryOf(v));
+    this.leases.load(leases, this.index.liveLeases());
     this.revision = revision;
     this.compactRevision = compactRevision;
   }
@@ -107,12 +120,14 @@ export class MvccStore {
     const prev = this.index.latest(key);
     const ignore = req.ignoreValue === true || req.ignoreLease === true;
     if (ignore && prev === undefined) return kvError('key-not-found', ERROR_MESSAGES['key-not-found']);
+    const lease = req.ignoreLease === true && prev ? prev.lease : (req.lease ?? 0);
+    if (lease !== 0 && !this.leases.has(lease)) return kvError('lease-not-found', ERROR_MESSAGES['lease-not-found']);
     const prevKv = prev === undefined ? undefined : this.keyValue(key, prev, w);
     w.add({
       key,
       createRevision: prev?.createRevision ?? w.main,
       version: (prev?.version ?? 0) + 1,
-      lease: req.ignoreLease === true && prev ? prev.lease : (req.lease ?? 0),
+      lease,
       value: req.ignoreValue === true && prevKv ? prevKv.value : req.value,
       tombstone: false,
     });
@@ -124,9 +139,14 @@ export class MvccStore {
     const prevKvs: KeyValue[] = [];
     for (const [key, e] of found) {
       if (req.prevKv === true) prevKvs.push(this.keyValue(key, e, w));
-      w.add({ key, createRevision: 0, version: 0, lease: 0, value: EMPTY, tombstone: true });
+      this.tombstone(key, w);
     }
     return { type: 'delete-range', deleted: found.length, prevKvs };
+  }
+
+  /** Deletes one live key. */
+  tombstone(key: string, w: Writer): void {
+    w.add({ key, createRevision: 0, version: 0, lease: 0, value: EMPTY, tombstone: true });
   }
 
   /** etcd's Compact: drop history below `rev`; the revision does not move. */
@@ -142,6 +162,7 @@ export class MvccStore {
     if (w.changed) {
       assert(w.main === this.revision + 1, 'mvcc: writers must commit in order');
       this.revision = w.main;
+      w.moveLeases(this.leases);
     }
   }
 }

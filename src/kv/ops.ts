@@ -6,10 +6,10 @@
 
 import { assertNever } from '../core/assert.js';
 import type { Value } from '../check/history.js';
-import type { KvOp, KvReply, KvRequest } from './api.js';
+import type { EtcdRequest, KvOp, KvReply, KvRequest } from './api.js';
 import { fromUtf8, prefixEnd, utf8 } from './bytes.js';
 import type { Bytes } from './bytes.js';
-import type { KvCommand, KvResult, RangeRequest, RangeResponse, TxnResponse } from './command.js';
+import type { KvCommand, KvRead, KvResult, RangeResponse, TxnResponse } from './command.js';
 
 export function encodeValue(v: Value): Bytes {
   return utf8(JSON.stringify(v));
@@ -27,17 +27,17 @@ export function decodeValue(b: Bytes): Value {
   return text;
 }
 
-/** A read-only op, served through readIndex: its range request. */
-export function readOf(op: KvOp): RangeRequest | null {
+/** A read-only op, served through readIndex: its read. */
+export function readOf(op: KvOp): KvRead | null {
   switch (op.f) {
     case 'read':
-      return { key: utf8(op.key) };
+      return { type: 'range', key: utf8(op.key) };
     case 'range': {
       const prefix = utf8(op.prefix);
-      return prefix.length === 0 ? { key: new Uint8Array([0]), rangeEnd: new Uint8Array([0]) } : { key: prefix, rangeEnd: prefixEnd(prefix) };
+      return prefix.length === 0 ? { type: 'range', key: new Uint8Array([0]), rangeEnd: new Uint8Array([0]) } : { type: 'range', key: prefix, rangeEnd: prefixEnd(prefix) };
     }
     case 'etcd':
-      return op.request.type === 'range' ? op.request : null;
+      return isRead(op.request) ? op.request : null;
     case 'write':
     case 'cas':
     case 'delete':
@@ -67,13 +67,17 @@ export function commandOf(req: KvRequest): KvCommand | null {
       return { client, seq, op: { type: 'txn', compare: [compare], success: [write], failure: [{ type: 'range', key }] } };
     }
     case 'etcd':
-      return op.request.type === 'range' ? null : { client, seq, op: op.request };
+      return isRead(op.request) ? null : { client, seq, op: op.request };
     case 'read':
     case 'range':
       return null;
     default:
       return assertNever(op, 'kv op');
   }
+}
+
+export function isRead(r: EtcdRequest): r is KvRead {
+  return r.type === 'range' || r.type === 'lease-time-to-live' || r.type === 'lease-leases';
 }
 
 function errorReply(r: KvResult & { ok: false }): KvReply {

@@ -8,7 +8,9 @@ import type { ClientId, LogIndex } from '../core/ids.js';
 import type { KvBackend, KvBatch, KvMeta, Revision, SessionRecord } from './backend.js';
 import { MemoryBackend } from './backend.js';
 import { ERROR_MESSAGES, kvError } from './command.js';
-import type { KeyValue, KvCommand, KvResponse, KvResult, KvError, RangeRequest, KvWriteOp } from './command.js';
+import type { KeyValue, KvCommand, KvError, KvRead, KvResponse, KvResult, KvWriteOp, LeaseGrantRequest, LeaseGrantResponse, LeaseRevokeResponse, RangeRequest } from './command.js';
+import { fromByteString } from './bytes.js';
+import type { LeaseRecord } from './leases.js';
 import { executeRange, executeTxn, isError } from './execute.js';
 import { chainHash } from './fingerprint.js';
 import { DEFAULT_LIMITS } from './limits.js';
@@ -18,7 +20,17 @@ import { DEFAULT_SESSION_LIMITS, SessionTable } from './sessions.js';
 import type { SessionChange, SessionLimits } from './sessions.js';
 import { SNAPSHOT_FORMAT } from './snapshot.js';
 import type { KvSnapshot } from './snapshot.js';
-import { validateCommand, validateOp, validateRange } from './validate.js';
+import { validateCommand, validateOp, validateRange, validateRead } from './validate.js';
+
+/** What one applied command changed besides versions and sessions. */
+interface Outcome {
+  readonly result: KvResult;
+  removed: Revision[];
+  granted: LeaseRecord[];
+  revoked: number[];
+}
+
+const NOTHING = { removed: [], granted: [], revoked: [] } as const satisfies Omit<Outcome, 'result'>;
 
 export interface KvStateMachineOptions {
   /** Defaults to a fresh MemoryBackend. A backend with state resumes from it. */
@@ -51,7 +63,7 @@ export class KvStateMachine {
   /** Rebuilds the in-memory index and sessions from the backend. */
   private reload(): void {
     const state = this.backend.load();
-    this.store.load(state.versions, state.meta.revision, state.meta.compactRevision);
+    this.store.load(state.versions, state.meta.revision, state.meta.compactRevision, state.leases ?? []);
     this.sessions.load(state.sessions);
     this.applied = state.meta.appliedIndex;
     this.chainValue = state.meta.chain;
@@ -106,36 +118,36 @@ export class KvStateMachine {
     if (this.fingerprint) this.chainValue = chainHash(this.chainValue, index, command);
     this.applied = index;
     if (command === null) {
-      this.backend.apply(this.batch([], [], null));
+      this.backend.apply(this.batch([], NOTHING, null));
       return null;
     }
     if (command.seq > 0) {
       const seen = this.sessions.lookup(command.client, command.seq);
       if (seen.kind === 'saved') {
-        this.backend.apply(this.batch([], [], this.sessions.touch(command.client, index)));
+        this.backend.apply(this.batch([], NOTHING, this.sessions.touch(command.client, index)));
         return seen.result;
       }
       if (seen.kind === 'stale') {
-        this.backend.apply(this.batch([], [], this.sessions.touch(command.client, index)));
+        this.backend.apply(this.batch([], NOTHING, this.sessions.touch(command.client, index)));
         return this.failure(kvError('stale-sequence', ERROR_MESSAGES['stale-sequence']));
       }
     }
     const w = new Writer(this.store);
-    const { result, removed } = this.execute(command.op, w);
-    const change = command.seq > 0 ? this.sessions.save(command.client, command.seq, result, index) : null;
-    this.backend.apply(this.batch(w.put, removed, change));
-    return result;
+    const out = this.execute(command.op, w, index);
+    const change = command.seq > 0 ? this.sessions.save(command.client, command.seq, out.result, index) : null;
+    this.backend.apply(this.batch(w.put, out, change));
+    return out.result;
   }
 
   private failure(error: KvError): KvResult {
     return { ok: false, revision: this.store.revision, error };
   }
 
-  private execute(op: KvWriteOp, w: Writer): { result: KvResult; removed: Revision[] } {
+  private execute(op: KvWriteOp, w: Writer, index: number): Outcome {
     const invalid = validateOp(op, this.limits);
-    if (invalid) return { result: this.failure(invalid), removed: [] };
+    if (invalid) return { ...NOTHING, result: this.failure(invalid) };
     let response: KvResponse | KvError;
-    let removed: Revision[] = [];
+    const out: Omit<Outcome, 'result'> = { removed: [], granted: [], revoked: [] };
     switch (op.type) {
       case 'put':
         response = this.store.put(op, w);
@@ -148,33 +160,87 @@ export class KvStateMachine {
         break;
       case 'compact': {
         const r = this.store.compact(op.revision);
-        if (Array.isArray(r)) [removed, response] = [r, { type: 'compact' }];
+        if (Array.isArray(r)) [out.removed, response] = [r, { type: 'compact' }];
         else response = r;
         break;
       }
+      case 'lease-grant':
+        response = this.grantLease(op, index);
+        if (!isError(response)) out.granted = [{ id: response.id, ttl: response.ttl }];
+        break;
+      case 'lease-revoke':
+        response = this.revokeLease(op.id, w);
+        if (!isError(response)) out.revoked = [op.id];
+        break;
       default:
         return assertNever(op, 'kv write op');
     }
     if (isError(response)) {
       w.abort();
-      return { result: this.failure(response), removed: [] };
+      return { ...NOTHING, result: this.failure(response) };
     }
     this.store.commit(w);
-    return { result: { ok: true, revision: this.store.revision, response }, removed };
+    return { ...out, result: { ok: true, revision: this.store.revision, response } };
   }
 
-  private batch(put: KvBatch['put'], remove: readonly Revision[], change: SessionChange | null): KvBatch {
+  /** etcd's LeaseGrant; id 0 takes the grant's log index (or the next free id), the same on every replica. */
+  private grantLease(op: LeaseGrantRequest, index: number): LeaseGrantResponse | KvError {
+    const id = this.store.leases.pickId(op.id, index);
+    if (this.store.leases.has(id)) return kvError('lease-exists', ERROR_MESSAGES['lease-exists']);
+    this.store.leases.grant({ id, ttl: op.ttl });
+    return { type: 'lease-grant', id, ttl: op.ttl };
+  }
+
+  /** etcd's LeaseRevoke: the lease's keys are deleted in one revision, in key order. */
+  private revokeLease(id: number, w: Writer): LeaseRevokeResponse | KvError {
+    if (!this.store.leases.has(id)) return kvError('lease-not-found', ERROR_MESSAGES['lease-not-found']);
+    const keys = this.store.leases.revoke(id);
+    for (const key of keys) this.store.tombstone(key, w);
+    return { type: 'lease-revoke', deleted: keys.length };
+  }
+
+  private batch(put: KvBatch['put'], out: Omit<Outcome, 'result'>, change: SessionChange | null): KvBatch {
     return {
       meta: this.meta(),
       put,
-      remove,
+      remove: out.removed,
       sessions: change ? [change.upsert] : [],
       evicted: change ? change.evicted : [],
+      leases: out.granted,
+      revokedLeases: out.revoked,
     };
   }
 
   private meta(): KvMeta {
     return { appliedIndex: this.applied, revision: this.store.revision, compactRevision: this.store.compactRevision, chain: this.chainValue };
+  }
+
+  /** Checks a read before it is served; null when it is acceptable. */
+  validateRead(r: KvRead): KvError | null {
+    return validateRead(r, this.limits);
+  }
+
+  /** A read of the current state: a range or a lease query (serve linearizable reads once appliedIndex >= the read index). */
+  read(r: KvRead): KvResult {
+    switch (r.type) {
+      case 'range':
+        return this.range(r);
+      case 'lease-time-to-live': {
+        const lease = this.store.leases.get(r.id);
+        if (lease === undefined) return this.failure(kvError('lease-not-found', ERROR_MESSAGES['lease-not-found']));
+        const keys = r.keys === true ? this.store.leases.keysOf(r.id).map(fromByteString) : [];
+        return { ok: true, revision: this.store.revision, response: { type: 'lease-time-to-live', id: lease.id, grantedTtl: lease.ttl, keys } };
+      }
+      case 'lease-leases':
+        return { ok: true, revision: this.store.revision, response: { type: 'lease-leases', leases: this.store.leases.records() } };
+      default:
+        return assertNever(r, 'kv read');
+    }
+  }
+
+  /** Every lease, by id (the leader's expiry clock starts from these). */
+  leases(): LeaseRecord[] {
+    return this.store.leases.records();
   }
 
   /** A read of the current state (serve linearizable reads only once appliedIndex >= the read index). */
@@ -205,7 +271,7 @@ export class KvStateMachine {
   /** Replaces the whole state with a snapshot (Raft §7: InstallSnapshot). */
   restore(snap: KvSnapshot): void {
     assert(snap.format === SNAPSHOT_FORMAT, () => `kv: snapshot format ${snap.format}`);
-    this.backend.reset({ meta: snap.meta, versions: snap.versions, sessions: snap.sessions });
+    this.backend.reset({ meta: snap.meta, versions: snap.versions, sessions: snap.sessions, leases: snap.leases ?? [] });
     this.reload();
   }
 

@@ -5,7 +5,8 @@
 
 import { toByteString } from './bytes.js';
 import { ERROR_MESSAGES, kvError } from './command.js';
-import type { Compare, KeyRange, KvCommand, KvError, KvErrorCode, KvWriteOp, RangeRequest, RequestOp, TxnRequest } from './command.js';
+import type { Compare, KeyRange, KvCommand, KvError, KvErrorCode, KvRead, KvWriteOp, RangeRequest, RequestOp, TxnRequest } from './command.js';
+import { MAX_LEASE_TTL } from './leases.js';
 import type { KvLimits } from './limits.js';
 import { contains, toInterval } from './range.js';
 import type { Interval } from './range.js';
@@ -143,6 +144,27 @@ function duplicateKeys(ops: readonly RequestOp[]): boolean {
   return collectWrites(ops) === null;
 }
 
+function checkLeaseId(id: number): KvError | null {
+  return Number.isSafeInteger(id) && id >= 0 ? null : err('invalid', 'lease id must be a non-negative integer');
+}
+
+function checkTtl(ttl: number): KvError | null {
+  if (!Number.isSafeInteger(ttl) || ttl < 1) return err('invalid', 'lease TTL must be a positive integer (seconds)');
+  return ttl > MAX_LEASE_TTL ? err('lease-ttl-too-large') : null;
+}
+
+/** Checks a read against etcd's rules and the limits. */
+export function validateRead(r: KvRead, limits: KvLimits): KvError | null {
+  switch (r.type) {
+    case 'range':
+      return validateRange(r, limits);
+    case 'lease-time-to-live':
+      return checkLeaseId(r.id);
+    case 'lease-leases':
+      return null;
+  }
+}
+
 /** Checks a command against etcd's rules and the limits; null when it may be applied. */
 export function validateCommand(cmd: KvCommand, limits: KvLimits): KvError | null {
   if (typeof cmd.client !== 'string') return err('invalid', 'client must be a string');
@@ -160,6 +182,12 @@ export function validateOp(op: KvWriteOp, limits: KvLimits): KvError | null {
       break;
     case 'txn':
       e = checkTxn(op, limits, budget, 1);
+      break;
+    case 'lease-grant':
+      e = checkLeaseId(op.id) ?? checkTtl(op.ttl);
+      break;
+    case 'lease-revoke':
+      e = checkLeaseId(op.id);
       break;
     default:
       e = checkOp(op, limits, budget, 0);

@@ -289,3 +289,31 @@ describe('state-machine-safety invariant', () => {
     assert.notEqual(stateMachineSafety().check([a.view(), b.view()], 1), null);
   });
 });
+
+describe('etcd requests through the adapter (the server path)', () => {
+  test('writes, ranges and lease queries answer with the full etcd result', () => {
+    const node = new KvNode(new FakeLog());
+    const g = ask(node, { f: 'etcd', request: { type: 'lease-grant', id: 0, ttl: 30 } }, 1);
+    const p = ask(node, { f: 'etcd', request: { type: 'put', key: utf8('k'), value: utf8('v'), lease: 1 } }, 2);
+    const bad = ask(node, { f: 'etcd', request: { type: 'put', key: utf8('k'), value: utf8('v'), lease: 99 } }, 3);
+    const out = drain(node);
+    assert.deepEqual(one(out.replies, g), { ok: true, result: { ok: true, revision: 1, response: { type: 'lease-grant', id: 1, ttl: 30 } } });
+    assert.deepEqual(one(out.replies, p), { ok: true, result: { ok: true, revision: 2, response: { type: 'put' } } });
+    const b = one(out.replies, bad);
+    assert.ok(b.ok && 'result' in b && !b.result.ok && b.result.error.code === 'lease-not-found');
+    const r = ask(node, { f: 'etcd', request: { type: 'range', key: utf8('k'), keysOnly: true } }, 0);
+    const t = ask(node, { f: 'etcd', request: { type: 'lease-time-to-live', id: 1, keys: true } }, 0);
+    const out2 = drain(node);
+    const rr = one(out2.replies, r);
+    assert.ok(rr.ok && 'result' in rr && rr.result.ok && rr.result.response.type === 'range' && rr.result.response.count === 1);
+    const tt = one(out2.replies, t);
+    assert.ok(tt.ok && 'result' in tt && tt.result.ok && tt.result.response.type === 'lease-time-to-live' && tt.result.response.keys.length === 1);
+  });
+
+  test('a write needs seq >= 1 to be matched with its reply', () => {
+    const node = new KvNode(new FakeLog());
+    const w = ask(node, { f: 'etcd', request: { type: 'put', key: utf8('k'), value: utf8('v') } }, 0);
+    const reply = one(drain(node).replies, w);
+    assert.ok(!reply.ok && reply.error === 'rejected' && reply.code === 'invalid');
+  });
+});

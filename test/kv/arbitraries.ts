@@ -88,4 +88,6 @@ export const writeOp: fc.Arbitrary<KvWriteOp> = fc.oneof(
   w(1, del),
   w(3, txn(1).map((t) => ({ type: 'txn', ...t }) as const)),
   w(1, fc.integer({ min: 0, max: 30 }).map((revision) => ({ type: 'compact', revision }) as const)),
+  w(1, fc.record({ id: fc.integer({ min: 0, max: 3 }), ttl: fc.constantFrom(0, 5, 60) }).map((g) => ({ type: 'lease-grant', ...g }) as const)),
+  w(1, fc.integer({ min: 0, max: 3 }).map((id) => ({ type: 'lease-revoke', id }) as const)),
 );

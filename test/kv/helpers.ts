@@ -16,6 +16,9 @@ export class Store {
   apply(op: KvWriteOp, client = 'c', seq = 0): KvResult {
     return this.sm.apply(LogIndex(++this.index), { client: ClientId(client), seq, op })!;
   }
+  grant(id: number, ttl = 60): KvResult {
+    return this.apply({ type: 'lease-grant', id, ttl });
+  }
   noop(): void {
     this.sm.apply(LogIndex(++this.index), null);
   }

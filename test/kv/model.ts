@@ -27,6 +27,8 @@ export class MvccModel {
   compactRevision = 0;
   /** The whole key space as of each retained revision. */
   readonly states = new Map<number, Map<string, ModelKv>>([[1, new Map()]]);
+  /** Lease id -> granted TTL. */
+  readonly leases = new Map<number, number>();
 
   current(): Map<string, ModelKv> {
     return this.states.get(this.revision)!;
@@ -110,13 +112,15 @@ export class MvccModel {
         const key = latin1(op.key);
         const prev = work.get(key);
         if ((op.ignoreValue || op.ignoreLease) && !prev) throw new Abort('key-not-found');
+        const lease = op.ignoreLease ? prev!.lease : (op.lease ?? 0);
+        if (lease !== 0 && !this.leases.has(lease)) throw new Abort('lease-not-found');
         work.set(key, {
           key,
           createRevision: prev ? prev.createRevision : next,
           modRevision: next,
           version: prev ? prev.version + 1 : 1,
           value: op.ignoreValue ? prev!.value : latin1(op.value),
-          lease: op.ignoreLease ? prev!.lease : (op.lease ?? 0),
+          lease,
         });
         state.wrote = true;
         return op.prevKv && prev ? { type: 'put', prevKv: prev } : { type: 'put' };
@@ -136,7 +140,23 @@ export class MvccModel {
   }
 
   /** Applies a write op (already known valid); etcd semantics, one revision per transaction that changed something. */
-  apply(op: KvWriteOp): ModelResult {
+  apply(op: KvWriteOp, index: number): ModelResult {
+    if (op.type === 'lease-grant') {
+      let id = op.id;
+      if (id === 0) for (id = Math.max(1, index); this.leases.has(id); id++);
+      if (this.leases.has(id)) return { ok: false, revision: this.revision, code: 'lease-exists' };
+      this.leases.set(id, op.ttl);
+      return { ok: true, revision: this.revision, response: { type: 'lease-grant', id, ttl: op.ttl } };
+    }
+    if (op.type === 'lease-revoke') {
+      if (!this.leases.has(op.id)) return { ok: false, revision: this.revision, code: 'lease-not-found' };
+      this.leases.delete(op.id);
+      const work = new Map(this.current());
+      const gone = [...work.values()].filter((kv) => kv.lease === op.id);
+      for (const kv of gone) work.delete(kv.key);
+      if (gone.length > 0) this.states.set(++this.revision, work);
+      return { ok: true, revision: this.revision, response: { type: 'lease-revoke', deleted: gone.length } };
+    }
     if (op.type === 'compact') {
       if (op.revision <= this.compactRevision) return { ok: false, revision: this.revision, code: 'compacted' };
       if (op.revision > this.revision) return { ok: false, revision: this.revision, code: 'future-revision' };

@@ -58,9 +58,10 @@ function run(ops: readonly KvWriteOp[], reads: readonly Parameters<MvccModel['ra
     if (invalid) {
       assert.deepEqual(normalize(real), { ok: false, revision: model.revision, code: invalid.code });
     } else {
-      assert.deepEqual(normalize(real), model.apply(op), `op ${i}: ${JSON.stringify(plain(op))}`);
+      assert.deepEqual(normalize(real), model.apply(op, i + 1), `op ${i}: ${JSON.stringify(plain(op))}`);
     }
     sameHistory(sm, model);
+    assert.deepEqual(sm.leases(), [...model.leases].sort((a, b) => a[0] - b[0]).map(([id, ttl]) => ({ id, ttl })));
     if (op.type === 'compact') minimalAfterCompaction(sm);
   });
   for (const r of reads) {

@@ -49,6 +49,8 @@ describe('revisions and versions', () => {
 
   test('ignore_value and ignore_lease keep what the key has; on a missing key they fail', () => {
     const st = new Store();
+    st.grant(7);
+    st.grant(9);
     st.put('a', 'v', { lease: 7 });
     st.put('a', '', { ignoreValue: true });
     assert.deepEqual(kvText(st.get('a')), { key: 'a', value: 'v', create: 2, mod: 3, version: 2, lease: 0 });

@@ -12,6 +12,7 @@ function holds(st: Store, c: Compare): boolean {
 
 describe('txn compares', () => {
   const st = new Store();
+  st.grant(5);
   st.put('x', 'm', { lease: 5 }); // create 2
   st.put('x', 'n', { lease: 5 }); // mod 3, version 2
   st.put('y', 'p'); // 4
