@@ -2,20 +2,31 @@
 // snapshots; Paxos promises and accepts) kept in a RecordLog and handed back
 // in order at restart, as `recover(config, durableWrites)` expects.
 //
-// Each W is one record, encoded with msgpackr in structured-clone mode (Maps,
-// Sets, BigInts, typed arrays and shared references survive). Compaction
-// writes a summary - writes that together stand for everything so far - framed
-// by BEGIN and END records, then releases what came before BEGIN. At replay a
-// complete summary replaces everything before it; an incomplete one (a crash
-// while writing it) is ignored, and the writes before it still count.
+// Each W is encoded with msgpackr in structured-clone mode (Maps, Sets,
+// BigInts, typed arrays and shared references survive) into one WRITE record.
+// A write that encodes larger than the WAL's record limit (a big state-machine
+// snapshot) is split: FRAGMENT records carry its first pieces and the WRITE
+// record its last, so the write counts only once its WRITE record is there.
+//
+// Compaction writes a summary - writes that together stand for everything so
+// far - framed by BEGIN and END records, then releases what came before BEGIN.
+// At replay a complete summary replaces everything before it; an incomplete
+// one (a crash while writing it) is ignored, and the writes before it count.
 
 import { Packr } from 'msgpackr';
 import { RecordTooLargeError } from './errors.js';
 import type { OpenedLog, RecordLog } from './record-log.js';
+import { replayWrites } from './durable-replay.js';
 
 export const RECORD_WRITE = 1;
 export const RECORD_SUMMARY_BEGIN = 2;
 export const RECORD_SUMMARY_END = 3;
+export const RECORD_FRAGMENT = 4;
+
+export interface DurableLogOptions {
+  /** Largest single write, after encoding (default 256 MiB). Bigger ones are refused with RecordTooLargeError. */
+  readonly maxWriteBytes?: number;
+}
 
 export interface DurableLogStats {
   /** Writes appended since the last complete summary (or since the start): what a restart replays. */
@@ -29,13 +40,11 @@ export interface RecoveredLog<W> {
   readonly recovered: W[];
 }
 
-/** A replayed record that cannot be decoded or is out of place (a format or version mismatch; the CRC was fine). */
-export class ReplayError extends Error {
-  override readonly name = 'ReplayError';
-}
+export { ReplayError } from './durable-replay.js';
 
 export class DurableLog<W> {
   private readonly packr = new Packr({ structuredClone: true });
+  private readonly maxWriteBytes: number;
   private last: Promise<unknown> = Promise.resolve();
   private writesSince: number;
   private bytesSince: number;
@@ -43,53 +52,18 @@ export class DurableLog<W> {
   private constructor(
     private readonly records: RecordLog,
     stats: DurableLogStats,
+    options: DurableLogOptions,
   ) {
     this.writesSince = stats.writesSinceSummary;
     this.bytesSince = stats.bytesSinceSummary;
+    this.maxWriteBytes = options.maxWriteBytes ?? 256 * 1024 * 1024;
   }
 
   /** Decodes the records of a freshly opened RecordLog into the writes to recover from. */
-  static recover<W>(opened: OpenedLog): RecoveredLog<W> {
-    const unpackr = new Packr({ structuredClone: true });
-    const decode = (seq: number, payload: Uint8Array): unknown => {
-      try {
-        return unpackr.unpack(payload);
-      } catch (e) {
-        throw new ReplayError(`record ${seq} does not decode: ${String(e)}`);
-      }
-    };
-    let out: W[] = [];
-    let bytes = 0;
-    let summary: { begin: number; count: number; writes: W[] } | null = null;
-    for (const r of opened.records) {
-      switch (r.type) {
-        case RECORD_WRITE:
-          if (summary !== null) summary.writes.push(decode(r.seq, r.payload) as W);
-          else {
-            out.push(decode(r.seq, r.payload) as W);
-            bytes += r.payload.length;
-          }
-          break;
-        case RECORD_SUMMARY_BEGIN:
-          // A BEGIN with no END before it means that summary was cut short; only the newest can be.
-          summary = { begin: r.seq, count: readCount(decode(r.seq, r.payload), r.seq), writes: [] };
-          break;
-        case RECORD_SUMMARY_END: {
-          const begin = readCount(decode(r.seq, r.payload), r.seq);
-          if (summary === null || summary.begin !== begin || summary.writes.length !== summary.count) {
-            throw new ReplayError(`summary end at record ${r.seq} does not match its begin (${begin})`);
-          }
-          out = summary.writes;
-          bytes = 0;
-          summary = null;
-          break;
-        }
-        default:
-          throw new ReplayError(`record ${r.seq} has unknown type ${r.type}`);
-      }
-    }
-    const log = new DurableLog<W>(opened.log, { writesSinceSummary: out.length, bytesSinceSummary: bytes });
-    return { log, recovered: out };
+  static recover<W>(opened: OpenedLog, options: DurableLogOptions = {}): RecoveredLog<W> {
+    const { writes, bytesSinceSummary } = replayWrites(opened.records);
+    const log = new DurableLog<W>(opened.log, { writesSinceSummary: writes.length, bytesSinceSummary }, options);
+    return { log, recovered: writes as W[] };
   }
 
   get recordLog(): RecordLog {
@@ -102,19 +76,19 @@ export class DurableLog<W> {
 
   /**
    * Appends writes in order; resolves once they (and all earlier ones) are durable.
-   * Rejects with RecordTooLargeError if one encodes larger than the record limit;
+   * Rejects with RecordTooLargeError if one encodes larger than maxWriteBytes;
    * then none of this call's writes were queued. Any other rejection (queue full,
    * I/O failure) may leave a prefix of them queued, exactly like a crash: the host
    * must stop and restart from what recovery returns.
    */
   append(writes: readonly W[]): Promise<void> {
-    const payloads = writes.map((w) => this.encode(w));
-    if (payloads.some((p) => p instanceof Error)) return Promise.reject(payloads.find((p) => p instanceof Error) as Error);
-    if (payloads.length === 0) return this.last.then(() => undefined);
-    const each = (payloads as Uint8Array[]).map((payload) => {
+    const encoded = this.encodeAll(writes);
+    if (encoded instanceof Error) return Promise.reject(encoded);
+    if (encoded.length === 0) return this.last.then(() => undefined);
+    const each = encoded.map((bytes) => {
       this.writesSince++;
-      this.bytesSince += payload.length;
-      return this.records.append(RECORD_WRITE, payload);
+      this.bytesSince += bytes.length;
+      return this.appendWrite(bytes);
     });
     // Every record's promise is observed: any refusal or failure rejects the whole call.
     const all = Promise.all(each).then(() => undefined);
@@ -128,22 +102,21 @@ export class DurableLog<W> {
    * durable, the records before it are released, so start-up no longer replays them.
    */
   async compact(summary: readonly W[]): Promise<void> {
-    const payloads = summary.map((w) => this.encode(w));
-    const bad = payloads.find((p) => p instanceof Error);
-    if (bad !== undefined) throw bad;
+    const encoded = this.encodeAll(summary);
+    if (encoded instanceof Error) throw encoded;
     const beginSeq = this.records.nextSeq;
-    const begin = this.records.append(RECORD_SUMMARY_BEGIN, this.packr.pack(payloads.length));
+    const begin = this.records.append(RECORD_SUMMARY_BEGIN, this.packr.pack(encoded.length));
     if (this.records.nextSeq !== beginSeq + 1) {
       await begin; // refused (closed, failed, queue full): rethrows why
       throw new Error('summary begin was not queued');
     }
-    for (const payload of payloads as Uint8Array[]) void this.records.append(RECORD_WRITE, payload).catch(() => undefined);
+    const parts = encoded.map((bytes) => this.appendWrite(bytes));
     const end = this.records.append(RECORD_SUMMARY_END, this.packr.pack(beginSeq));
-    this.last = end.catch(() => undefined);
+    const all = Promise.all([begin, ...parts, end]);
+    this.last = all.catch(() => undefined);
     this.writesSince = summary.length;
     this.bytesSince = 0;
-    await begin;
-    await end;
+    await all;
     await this.records.release(beginSeq);
   }
 
@@ -155,16 +128,26 @@ export class DurableLog<W> {
     return this.records.crash();
   }
 
-  private encode(w: W): Uint8Array | Error {
-    const bytes = this.packr.pack(w);
-    if (bytes.length > this.records.maxRecordBytes) {
-      return new RecordTooLargeError(bytes.length, this.records.maxRecordBytes);
+  /** One write as FRAGMENT records (if it is bigger than a record) and a final WRITE record. */
+  private appendWrite(bytes: Uint8Array): Promise<unknown> {
+    const max = this.records.maxRecordBytes;
+    const parts: Promise<number>[] = [];
+    let at = 0;
+    while (bytes.length - at > max) {
+      parts.push(this.records.append(RECORD_FRAGMENT, bytes.subarray(at, at + max)));
+      at += max;
     }
-    return bytes;
+    parts.push(this.records.append(RECORD_WRITE, bytes.subarray(at)));
+    return Promise.all(parts);
   }
-}
 
-function readCount(v: unknown, seq: number): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new ReplayError(`record ${seq}: summary marker is not a count or sequence number`);
-  return v;
+  private encodeAll(writes: readonly W[]): Uint8Array[] | RecordTooLargeError {
+    const out: Uint8Array[] = [];
+    for (const w of writes) {
+      const bytes = this.packr.pack(w);
+      if (bytes.length > this.maxWriteBytes) return new RecordTooLargeError(bytes.length, this.maxWriteBytes);
+      out.push(bytes);
+    }
+    return out;
+  }
 }

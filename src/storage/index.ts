@@ -8,7 +8,7 @@ export { Wal } from './wal.js';
 export type { WalOptions, WalOpenReport, WalStats } from './wal.js';
 export { MemoryDisk, MemoryLog } from './memory-log.js';
 export { DurableLog, ReplayError } from './durable-log.js';
-export type { DurableLogStats, RecoveredLog } from './durable-log.js';
+export type { DurableLogOptions, DurableLogStats, RecoveredLog } from './durable-log.js';
 export { SnapshotStore } from './snapshot-store.js';
 export type { Snapshot, SnapshotLoad, SnapshotStoreOptions } from './snapshot-store.js';
 export { StateStore, MAX_KEY_BYTES } from './state-store.js';

@@ -3,7 +3,7 @@
 // writes for `recover(config, writes)`.
 
 import { DurableLog } from './durable-log.js';
-import type { RecoveredLog } from './durable-log.js';
+import type { DurableLogOptions, RecoveredLog } from './durable-log.js';
 import { Wal } from './wal.js';
 import type { WalOpenReport, WalOptions } from './wal.js';
 
@@ -13,10 +13,10 @@ export interface OpenedDurableLog<W> extends RecoveredLog<W> {
   readonly wal: Wal;
 }
 
-export async function openDurableLog<W>(dir: string, options: WalOptions = {}): Promise<OpenedDurableLog<W>> {
+export async function openDurableLog<W>(dir: string, options: WalOptions & DurableLogOptions = {}): Promise<OpenedDurableLog<W>> {
   const opened = await Wal.open(dir, options);
   try {
-    const { log, recovered } = DurableLog.recover<W>(opened);
+    const { log, recovered } = DurableLog.recover<W>(opened, options);
     return { log, recovered, report: opened.report, wal: opened.log };
   } catch (e) {
     await opened.log.close();

@@ -5,7 +5,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { OpenedLog, RecordLog, RecordLogLimits } from '../../src/storage/record-log.js';
 import { LogClosedError, QueueFullError, RecordTooLargeError } from '../../src/storage/errors.js';
-import { DurableLog, RECORD_SUMMARY_BEGIN, RECORD_WRITE } from '../../src/storage/durable-log.js';
+import { DurableLog, RECORD_FRAGMENT, RECORD_SUMMARY_BEGIN, RECORD_WRITE } from '../../src/storage/durable-log.js';
 import { Packr } from 'msgpackr';
 
 /** One storage location; `open` may be called again after close or crash, like a restart. */
@@ -243,10 +243,37 @@ function durableLogConformance(name: string, make: HarnessFactory): void {
         await again.log.close();
       }));
 
-    test('a write that encodes over the record limit is refused and nothing of that call is queued', () =>
+    test('a write bigger than a record is split into fragments and comes back whole, also inside a summary', () =>
       withHarness(make, { maxRecordBytes: 64 }, async (h) => {
         const { log } = DurableLog.recover<{ s: string }>(await h.open());
-        await assert.rejects(log.append([{ s: 'ok' }, { s: 'x'.repeat(100) }]), RecordTooLargeError);
+        const big = { s: 'x'.repeat(1000) };
+        await log.append([{ s: 'small' }, big, { s: 'after' }]);
+        await log.close();
+        const r1 = DurableLog.recover<{ s: string }>(await h.open());
+        assert.deepEqual(r1.recovered, [{ s: 'small' }, big, { s: 'after' }]);
+        await r1.log.compact([big, { s: 'summary' }]);
+        await r1.log.close();
+        const r2 = DurableLog.recover<{ s: string }>(await h.open());
+        assert.deepEqual(r2.recovered, [big, { s: 'summary' }]);
+        await r2.log.close();
+      }));
+
+    test('fragments whose write never finished (a crash) are ignored', () =>
+      withHarness(make, { maxRecordBytes: 64 }, async (h) => {
+        const { log } = DurableLog.recover<{ s: string }>(await h.open());
+        await log.append([{ s: 'kept' }]);
+        await log.recordLog.append(RECORD_FRAGMENT, new Uint8Array(64).fill(0xa5));
+        await log.recordLog.append(RECORD_FRAGMENT, new Uint8Array(64).fill(0xa5));
+        await log.crash();
+        const again = DurableLog.recover<{ s: string }>(await h.open());
+        assert.deepEqual(again.recovered, [{ s: 'kept' }]);
+        await again.log.close();
+      }));
+
+    test('a write over maxWriteBytes is refused and nothing of that call is queued', () =>
+      withHarness(make, {}, async (h) => {
+        const { log } = DurableLog.recover<{ s: string }>(await h.open(), { maxWriteBytes: 64 });
+        await assert.rejects(log.append([{ s: 'ok' }, { s: 'x'.repeat(100) }]), (e: unknown) => e instanceof RecordTooLargeError && /limit of 64 bytes/.test(e.message));
         await log.append([{ s: 'fine' }]);
         await log.close();
         const again = DurableLog.recover<{ s: string }>(await h.open());
