@@ -8,7 +8,7 @@
 // servers and the figures quoted are medians over rounds.
 // Env: GRPC_BENCH_ROUNDS (default 3), GRPC_BENCH_SCALE (default 1; request counts).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
@@ -16,7 +16,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { EtcdGrpcServer, loadEtcdRoot, protoDir } from '../src/server/grpc/index.js';
 
 type Impl = 'synod-http2' | 'grpc-js';
-interface Figures { rps: number; p50: number; p99: number }
+interface Figures { rps: number; p50: number; p99: number; cpuUsPerPut?: number }
 
 const PUT_RESPONSE = { header: { cluster_id: 1, member_id: 1, revision: 1, raft_term: 1 } };
 const SCALE = Number(process.env['GRPC_BENCH_SCALE'] ?? '1');
@@ -137,6 +137,20 @@ function codecCost(): { decodePutNs: number; encodePutResponseNs: number } {
   return { decodePutNs, encodePutResponseNs };
 }
 
+/**
+ * CPU time (user + system, ms) a process has used, from /proc (Linux); the
+ * server's CPU per put is steadier than puts/s when the client shares the cores.
+ */
+function cpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
+}
+
 // ---- main ------------------------------------------------------------------------
 
 function median(xs: number[]): number {
@@ -146,6 +160,17 @@ function median(xs: number[]): number {
 
 interface Load { name: string; run: (port: number) => Figures }
 
+/** Requests each load sends (plus a few warm-up calls, ignored). */
+const TOTALS: Record<string, number> = {
+  'etcdbench-1': Math.round(4000 * SCALE),
+  'etcdbench-256': Math.round(60000 * SCALE),
+  'node-1': Math.round(3000 * SCALE),
+  'node-64': Math.round(30000 * SCALE),
+};
+function puts(load: string): number {
+  return TOTALS[load] ?? NaN;
+}
+
 function loads(): Load[] {
   const bin = etcdbenchPath();
   const list: Load[] = [];
@@ -153,11 +178,11 @@ function loads(): Load[] {
     console.log('etcdbench not found at $ETCDBENCH or /tmp/etcdbench: skipping the Go-client load ' +
       '(build it with /work/shared/tools/etcdbench/build.sh)');
   } else {
-    list.push({ name: 'etcdbench-1', run: (p) => runEtcdbench(bin, p, 1, Math.round(4000 * SCALE)) });
-    list.push({ name: 'etcdbench-256', run: (p) => runEtcdbench(bin, p, 256, Math.round(60000 * SCALE)) });
+    list.push({ name: 'etcdbench-1', run: (p) => runEtcdbench(bin, p, 1, puts('etcdbench-1')) });
+    list.push({ name: 'etcdbench-256', run: (p) => runEtcdbench(bin, p, 256, puts('etcdbench-256')) });
   }
-  list.push({ name: 'node-1', run: (p) => runNodeLoad(p, 1, Math.round(3000 * SCALE)) });
-  list.push({ name: 'node-64', run: (p) => runNodeLoad(p, 64, Math.round(30000 * SCALE)) });
+  list.push({ name: 'node-1', run: (p) => runNodeLoad(p, 1, puts('node-1')) });
+  list.push({ name: 'node-64', run: (p) => runNodeLoad(p, 64, puts('node-64')) });
   return list;
 }
 
@@ -173,10 +198,14 @@ async function main(): Promise<void> {
       const { child, port } = await startServer(impl);
       try {
         for (const load of all) {
+          const c0 = cpuMs(child.pid);
           const f = load.run(port);
+          const c1 = cpuMs(child.pid);
+          if (c0 !== undefined && c1 !== undefined) f.cpuUsPerPut = ((c1 - c0) * 1000) / puts(load.name);
           const key = `${impl}/${load.name}`;
           got.set(key, [...(got.get(key) ?? []), f]);
-          console.log(`round ${round + 1} ${key.padEnd(26)} ${f.rps.toFixed(0).padStart(7)} puts/s  p50 ${f.p50.toFixed(2)} ms  p99 ${f.p99.toFixed(2)} ms`);
+          console.log(`round ${round + 1} ${key.padEnd(26)} ${f.rps.toFixed(0).padStart(7)} puts/s  p50 ${f.p50.toFixed(2)} ms  ` +
+            `p99 ${f.p99.toFixed(2)} ms  server CPU ${f.cpuUsPerPut?.toFixed(0) ?? '?'} us/put`);
         }
       } finally {
         child.kill();
@@ -192,10 +221,12 @@ async function main(): Promise<void> {
       const rps = median(fs.map((f) => f.rps));
       const p50 = median(fs.map((f) => f.p50));
       const p99 = median(fs.map((f) => f.p99));
+      const cpu = median(fs.map((f) => f.cpuUsPerPut ?? NaN));
+      summary[`${load.name}_${impl}_cpu_us_per_put`] = Math.round(cpu);
       summary[`${load.name}_${impl}_rps`] = Math.round(rps);
       summary[`${load.name}_${impl}_p50_ms`] = Number(p50.toFixed(3));
       summary[`${load.name}_${impl}_p99_ms`] = Number(p99.toFixed(3));
-      row.push(`${impl} ${rps.toFixed(0)}/s p50 ${p50.toFixed(2)} p99 ${p99.toFixed(2)} ms`);
+      row.push(`${impl} ${rps.toFixed(0)}/s p50 ${p50.toFixed(2)} p99 ${p99.toFixed(2)} ms cpu ${cpu.toFixed(0)} us/put`);
     }
     const ratio = (summary[`${load.name}_synod-http2_rps`] ?? NaN) / (summary[`${load.name}_grpc-js_rps`] ?? NaN);
     summary[`${load.name}_ratio`] = Number(ratio.toFixed(2));

@@ -59,6 +59,14 @@ describe('etcd KV over @grpc/grpc-js', () => {
     assert.equal(no.succeeded, false);
   });
 
+  test('300 concurrent calls multiplexed on one connection all complete, in any order', async () => {
+    const keys = Array.from({ length: 300 }, (_, i) => `c/${String(i).padStart(3, '0')}`);
+    await Promise.all(keys.map((k) => unary(kv, 'Put', { key: b(k), value: b(k) })));
+    const all = await unary<{ kvs: Kv[]; count: string }>(kv, 'Range', { key: b('c/'), range_end: b('c0') });
+    assert.equal(all.count, '300');
+    assert.deepEqual(all.kvs.map((x) => x.value.toString()), keys);
+  });
+
   test('64-bit header fields above 2^53 survive the trip exactly', async () => {
     const res = await unary<{ header: { member_id: string } }>(kv, 'Range', { key: b('x') });
     assert.equal(res.header.member_id, BigInt('0x8e9e05c52164694d').toString());
