@@ -28,7 +28,10 @@ export interface CrashOutcome {
 }
 
 export class Disk<W> {
-  private readonly synced: W[] = [];
+  /** Synced persists, one chunk each (flattened only when someone reads `durable`). */
+  private readonly chunks: (readonly W[])[] = [];
+  private syncedCount = 0;
+  private flat: W[] | null = [];
   private inflight: readonly W[] | null = null;
   /** Latency multiplier while a slow-disk fault is active (1 = normal). */
   slowFactor = 1;
@@ -37,7 +40,16 @@ export class Disk<W> {
 
   /** The records that would survive a crash now, oldest first. */
   get durable(): readonly W[] {
-    return this.synced;
+    if (this.flat === null) {
+      const out: W[] = [];
+      for (const c of this.chunks) for (const r of c) out.push(r);
+      this.flat = out;
+    }
+    return this.flat;
+  }
+
+  get durableCount(): number {
+    return this.syncedCount;
   }
 
   get busy(): boolean {
@@ -65,10 +77,7 @@ export class Disk<W> {
   sync(): readonly W[] {
     const records = this.inflight;
     assert(records !== null, 'sync without a persist in flight');
-    if (this.synced.length + records.length > MAX_DURABLE_RECORDS) {
-      throw new Error(`a node wrote more than ${MAX_DURABLE_RECORDS} durable records in one run`);
-    }
-    for (const r of records) this.synced.push(r);
+    this.keep(records);
     this.inflight = null;
     return records;
   }
@@ -79,7 +88,16 @@ export class Disk<W> {
     this.inflight = null;
     if (records === null) return { lost: 0, tornKept: 0 };
     const kept = torn ? this.rng.int(0, records.length) : 0;
-    for (let i = 0; i < kept; i++) this.synced.push(records[i] as W);
+    if (kept > 0) this.keep(records.slice(0, kept));
     return { lost: records.length - kept, tornKept: kept };
+  }
+
+  private keep(records: readonly W[]): void {
+    if (this.syncedCount + records.length > MAX_DURABLE_RECORDS) {
+      throw new Error(`a node wrote more than ${MAX_DURABLE_RECORDS} durable records in one run`);
+    }
+    this.chunks.push(records);
+    this.syncedCount += records.length;
+    this.flat = null;
   }
 }
