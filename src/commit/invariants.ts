@@ -19,12 +19,13 @@ export class ChangeReader {
     for (const raw of views) {
       const v = raw as CommitView;
       if (v.changes === undefined) continue; // a node that is down shows no log
-      const done = this.consumed.get(v) ?? v.changesBase;
+      // Keyed by the log array: the view object is new at every change, the log only per incarnation (or trim).
+      const done = this.consumed.get(v.changes) ?? v.changesBase;
       // Invariant: a node trims its log only far behind what every check has read.
       assert(done >= v.changesBase, () => `node ${v.id}: change log trimmed past an unread entry`);
       const end = v.changesBase + v.changes.length;
       for (let k = done - v.changesBase; k < v.changes.length; k++) visit(v.id, v.changes[k] as CommitChange);
-      this.consumed.set(v, end);
+      this.consumed.set(v.changes, end);
     }
   }
 }

@@ -69,7 +69,7 @@ export class CommitNode<M extends Message, W> implements SimNode<M, W, CommitReq
   private changes: CommitChange[] = [];
   private pending: CommitChange[] = [];
   private changesBase = 0;
-  private readonly cached: CommitView;
+  private cached: CommitView;
   private inFlight = false;
   readonly io: RoleIo<M, W>;
 
@@ -78,35 +78,7 @@ export class CommitNode<M extends Message, W> implements SimNode<M, W, CommitReq
     private readonly protocol: string,
   ) {
     this.id = id;
-    // The view's getters read the node's current state when (and only if) asked.
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const node = this;
-    this.cached = {
-      id,
-      protocol,
-      get role() {
-        return node.roles.map((r) => r.name).join('+');
-      },
-      get changes() {
-        return node.changes;
-      },
-      get changesBase() {
-        return node.changesBase;
-      },
-      get participant() {
-        let out: readonly ParticipantTxView[] | null = null;
-        for (const r of node.roles) out = r.participantView() ?? out;
-        return out;
-      },
-      get decisions() {
-        return node.roles.flatMap((r) => r.decisions());
-      },
-      get accepted() {
-        let out: readonly AcceptedEntry[] | null = null;
-        for (const r of node.roles) out = r.acceptedView?.() ?? out;
-        return out;
-      },
-    };
+    this.cached = this.makeView();
     this.io = {
       self: id,
       now: () => this.ticks,
@@ -181,6 +153,7 @@ export class CommitNode<M extends Message, W> implements SimNode<M, W, CommitReq
     if (this.pending.length === 0) return;
     this.changes.push(...this.pending);
     this.pending = [];
+    this.cached = this.makeView();
     if (this.changes.length > CHANGE_LOG_LIMIT) {
       const drop = this.changes.length - CHANGE_LOG_LIMIT / 2;
       this.changes = this.changes.slice(drop);
@@ -200,6 +173,42 @@ export class CommitNode<M extends Message, W> implements SimNode<M, W, CommitReq
   private touchTx(x: unknown): void {
     const tx = txOf(x);
     if (tx !== null) this.dirty.add(tx);
+  }
+
+  /**
+   * A new view object whenever the change log grew (the simulator skips its
+   * checks while every view is the very object it saw last); its getters read
+   * the node's current state when (and only if) asked.
+   */
+  private makeView(): CommitView {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const node = this;
+    return {
+      id: this.id,
+      protocol: this.protocol,
+      get role() {
+        return node.roles.map((r) => r.name).join('+');
+      },
+      get changes() {
+        return node.changes;
+      },
+      get changesBase() {
+        return node.changesBase;
+      },
+      get participant() {
+        let out: readonly ParticipantTxView[] | null = null;
+        for (const r of node.roles) out = r.participantView() ?? out;
+        return out;
+      },
+      get decisions() {
+        return node.roles.flatMap((r) => r.decisions());
+      },
+      get accepted() {
+        let out: readonly AcceptedEntry[] | null = null;
+        for (const r of node.roles) out = r.acceptedView?.() ?? out;
+        return out;
+      },
+    };
   }
 
   private guard(): void {

@@ -19,6 +19,15 @@ function protocolEvent(e: TraceEvent, kind: string): { node: number; detail: Rea
   return { node: e.node, detail: e.event.detail ?? {} };
 }
 
+/**
+ * Runs `action` as an event of its own, right after the current one: a trace
+ * event may come from inside a node's effects (its outputs), and a crash must
+ * not pull the node away from under its own host.
+ */
+function soon(ctl: ScenarioControl, action: () => void): void {
+  ctl.at(ctl.now(), action);
+}
+
 /** Calls `strike(tx)` when every participant has voted yes on one transaction. */
 function whenAllVotedYes(ctl: ScenarioControl, strike: (tx: string, lastVoter: number) => void): void {
   const participants = ctl.members.length - 1;
@@ -41,10 +50,12 @@ export const coordinatorCrashAfterVotes: Scenario = {
   description: `every participant has voted yes on a transaction; the coordinator crashes before any vote reaches it, and stays down ${COORDINATOR_DOWN_MS / 1000} s`,
   setup(ctl) {
     const coordinator = ctl.members[0] as NodeId;
-    whenAllVotedYes(ctl, () => {
-      ctl.crash(coordinator);
-      ctl.at(ctl.now() + COORDINATOR_DOWN_MS, () => ctl.restart(coordinator));
-    });
+    whenAllVotedYes(ctl, () =>
+      soon(ctl, () => {
+        ctl.crash(coordinator);
+        ctl.at(ctl.now() + COORDINATOR_DOWN_MS, () => ctl.restart(coordinator));
+      }),
+    );
   },
 };
 
@@ -59,9 +70,11 @@ export const coordinatorCrashAfterDecision: Scenario = {
       if (p === null || p.node !== 0 || ctl.now() < WARM_UP_MS || p.detail['outcome'] !== 'commit' || p.detail['role'] === 'participant') return 'continue';
       // The decisions to everyone but participant 1 are cut off with the crash.
       ctl.partition([[coordinator, ctl.members[1] as NodeId], rest]);
-      ctl.crash(coordinator);
-      ctl.at(ctl.now() + 100, () => ctl.heal());
-      ctl.at(ctl.now() + COORDINATOR_DOWN_MS, () => ctl.restart(coordinator));
+      soon(ctl, () => {
+        ctl.crash(coordinator);
+        ctl.at(ctl.now() + 100, () => ctl.heal());
+        ctl.at(ctl.now() + COORDINATOR_DOWN_MS, () => ctl.restart(coordinator));
+      });
       return 'done';
     });
   },
@@ -71,10 +84,12 @@ export const participantCrashPrepared: Scenario = {
   name: 'participant-crash-prepared',
   description: `a participant crashes right after its yes vote (prepared, in doubt) and restarts ${PARTICIPANT_DOWN_MS / 1000} s later`,
   setup(ctl) {
-    whenAllVotedYes(ctl, (_tx, last) => {
-      ctl.crash(last as NodeId);
-      ctl.at(ctl.now() + PARTICIPANT_DOWN_MS, () => ctl.restart(last as NodeId));
-    });
+    whenAllVotedYes(ctl, (_tx, last) =>
+      soon(ctl, () => {
+        ctl.crash(last as NodeId);
+        ctl.at(ctl.now() + PARTICIPANT_DOWN_MS, () => ctl.restart(last as NodeId));
+      }),
+    );
   },
 };
 

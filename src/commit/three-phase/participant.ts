@@ -94,7 +94,7 @@ export class ThreePcParticipant implements Role<ThreePcMessage> {
         this.advanceTermination(msg.tx, false);
         return;
       case 'decision-request':
-        this.onDecisionRequest(from, msg.tx);
+        this.onDecisionRequest(from, msg.tx, msg.participants);
         return;
       case 'vote':
         return;
@@ -219,10 +219,15 @@ export class ThreePcParticipant implements Role<ThreePcMessage> {
     this.io.send(from, { type: 'state-report', tx, round, state: t.state });
   }
 
-  private onDecisionRequest(from: NodeId, tx: TxId): void {
-    const t = this.txs.get(tx);
-    if (t?.state === 'committed') this.io.send(from, { type: 'do-commit', tx });
-    else if (t?.state === 'aborted') this.io.send(from, { type: 'abort', tx });
+  private onDecisionRequest(from: NodeId, tx: TxId, participants: readonly NodeId[]): void {
+    let t = this.txs.get(tx);
+    if (t === undefined) {
+      // Never asked to vote (the coordinator failed first): abort unilaterally, durably, and say so.
+      this.txs.set(tx, (t = this.fresh(participants, null, 'aborted', 0)));
+      this.io.write({ type: 'outcome', tx, outcome: 'abort', role: 'participant' });
+    }
+    if (t.state === 'committed') this.io.send(from, { type: 'do-commit', tx });
+    else if (t.state === 'aborted') this.io.send(from, { type: 'abort', tx });
   }
 
   /** The round's leader is taken as failed: move on, and lead if it is our turn. */
