@@ -6,10 +6,22 @@
 // from the head, a call entry is a candidate to take effect next as long as no
 // return entry precedes it (an operation that already completed must take
 // effect before anything invoked after its completion). Linearizing an
-// operation lifts both its entries out of the list; backtracking puts them
-// back. Info operations have no return entry, so they may take effect at any
-// point after their invoke, or never: the search succeeds once every ok
-// operation is linearized.
+// operation lifts its entries out of the list; backtracking puts them back.
+// Info operations have no return entry, so they may take effect at any point
+// after their invoke, or never: the search succeeds once every ok operation
+// is linearized.
+//
+// Reductions, each of which keeps some legal order if there is one:
+//   - memo: a configuration (settled operations, register state) is explored
+//     once (memo.ts, settled.ts);
+//   - a candidate read of the current value is taken without branching
+//     (matchingRead);
+//   - info operations with the same effect are interchangeable, so they form a
+//     chain of which only the head is in the list (buildChains);
+//   - an info operation is followed at once by a read or cas of its value, its
+//     run of info operations never returns to a value it held, and leads to a
+//     candidate ok operation (worthTrying); once no one is left to observe its
+//     value, its chain leaves the list and counts as settled (killChains).
 
 import { assert } from '../core/assert.js';
 import { Prng } from '../core/prng.js';
