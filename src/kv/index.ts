@@ -13,3 +13,5 @@ export * from './ops.js';
 export * from './adapter.js';
 export * from './spec.js';
 export * from './codec.js';
+export * from './changes.js';
+export * from './leases.js';

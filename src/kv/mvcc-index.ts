@@ -74,6 +74,11 @@ export class MvccIndex {
     return undefined;
   }
 
+  /** Every retained version of `key`, oldest first (do not mutate). */
+  versionsOf(key: string): readonly IndexEntry[] {
+    return this.byKey.get(key) ?? [];
+  }
+
   /** The newest live version of `key`, if the key exists now. */
   latest(key: string): IndexEntry | undefined {
     const h = this.byKey.get(key);

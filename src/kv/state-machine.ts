@@ -8,9 +8,11 @@ import type { ClientId, LogIndex } from '../core/ids.js';
 import type { KvBackend, KvBatch, KvMeta, Revision, SessionRecord } from './backend.js';
 import { MemoryBackend } from './backend.js';
 import { ERROR_MESSAGES, kvError } from './command.js';
-import type { KeyValue, KvCommand, KvError, KvRead, KvResponse, KvResult, KvWriteOp, LeaseGrantRequest, LeaseGrantResponse, LeaseRevokeResponse, RangeRequest } from './command.js';
+import type { KeyRange, KeyValue, KvCommand, KvError, KvRead, KvResponse, KvResult, KvWriteOp, LeaseGrantRequest, LeaseGrantResponse, LeaseRevokeResponse, RangeRequest } from './command.js';
 import { fromByteString } from './bytes.js';
 import type { LeaseRecord } from './leases.js';
+import { changesSince } from './changes.js';
+import type { ChangesResult } from './changes.js';
 import { executeRange, executeTxn, isError } from './execute.js';
 import { chainHash } from './fingerprint.js';
 import { DEFAULT_LIMITS } from './limits.js';
@@ -236,6 +238,15 @@ export class KvStateMachine {
       default:
         return assertNever(r, 'kv read');
     }
+  }
+
+  /**
+   * etcd Watch support: the changes to keys in `range` at or after
+   * `fromRevision` (at most `limit`), in revision order; fails with the compact
+   * revision when `fromRevision` is below it.
+   */
+  changes(range: KeyRange, fromRevision: number, limit = 1000): ChangesResult {
+    return changesSince(this.store, range, fromRevision, limit);
   }
 
   /** Every lease, by id (the leader's expiry clock starts from these). */
