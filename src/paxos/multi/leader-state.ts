@@ -85,4 +85,23 @@ export class Leadership<C> {
     }
     return confirmed;
   }
+
+  /** Confirms heartbeats, extends the lease by `leaseTicks` from the confirmed heartbeat, and returns the reads now answerable. */
+  confirm(self: NodeId, configs: readonly ConfigEpoch[], quorums: (c: ConfigEpoch) => Quorums, leaseTicks: number): PendingRead[] {
+    const confirmed = this.confirmedSeq(self, configs, quorums);
+    const sentAt = this.heartbeatSentAt.get(confirmed);
+    if (sentAt !== undefined) this.leaseUntil = Math.max(this.leaseUntil, sentAt + leaseTicks);
+    for (const s of [...this.heartbeatSentAt.keys()]) if (s < confirmed) this.heartbeatSentAt.delete(s);
+    let served = 0;
+    while (served < this.reads.length && (this.reads[served]?.seq ?? Infinity) <= confirmed) served++;
+    return this.reads.splice(0, served);
+  }
+
+  /** Slots in flight sent at least `resendTicks` ago, in slot order, in batches of `maxBatch`. */
+  stale(now: number, resendTicks: number, maxBatch: number): [number, InFlight<C>][][] {
+    const all = [...this.inflight.entries()].filter(([, f]) => now - f.sentAt >= resendTicks).sort((a, b) => a[0] - b[0]);
+    const out: [number, InFlight<C>][][] = [];
+    for (let i = 0; i < all.length; i += maxBatch) out.push(all.slice(i, i + maxBatch));
+    return out;
+  }
 }

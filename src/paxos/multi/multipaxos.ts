@@ -436,9 +436,7 @@ export class MultiPaxos<C, S> implements ReplicatedLog<C, S, MultiWrite<C, S>, M
   }
 
   private resendStale(lead: Leadership<C>): void {
-    const stale = [...lead.inflight.entries()].filter(([, f]) => this.now - f.sentAt >= this.opts.resendTicks).sort((a, b) => a[0] - b[0]);
-    for (let i = 0; i < stale.length; i += this.opts.maxBatch) {
-      const part = stale.slice(i, i + this.opts.maxBatch);
+    for (const part of lead.stale(this.now, this.opts.resendTicks, this.opts.maxBatch)) {
       const entries = part.map(([s, f]) => ({ slot: Slot(s), value: f.value }));
       const msg = { type: 'accept', ballot: lead.ballot, entries, chosenThrough: this.log.through } as const;
       const members = this.configs.membersBetween(entries[0]?.slot ?? Slot(1), entries[entries.length - 1]?.slot ?? Slot(1));
@@ -493,6 +491,7 @@ export class MultiPaxos<C, S> implements ReplicatedLog<C, S, MultiWrite<C, S>, M
       type: 'committed',
       entries: entries.map((e) => ({ index: LogIndex(e.slot), command: e.value.kind === 'command' ? e.value.command : null })),
     });
+    this.event('chosen', { from: (entries[0] as SlotEntry<C>).slot, through: this.log.through });
     this.pumpSoon = true;
   }
 
@@ -570,12 +569,7 @@ export class MultiPaxos<C, S> implements ReplicatedLog<C, S, MultiWrite<C, S>, M
    * sentAt + electionTicks - leaseMarginTicks.
    */
   private confirmReads(lead: Leadership<C>): void {
-    const confirmed = lead.confirmedSeq(this.id, this.windowConfigs(), this.quorumsOf);
-    const sentAt = lead.heartbeatSentAt.get(confirmed);
-    if (sentAt !== undefined) lead.leaseUntil = Math.max(lead.leaseUntil, sentAt + this.opts.electionTicks - this.opts.leaseMarginTicks);
-    for (const s of [...lead.heartbeatSentAt.keys()]) if (s < confirmed) lead.heartbeatSentAt.delete(s);
-    let served = 0;
-    while (served < lead.reads.length && (lead.reads[served]?.seq ?? Infinity) <= confirmed) served++;
-    for (const r of lead.reads.splice(0, served)) this.fx.output({ type: 'read-ready', ctx: r.ctx, index: LogIndex(r.index) });
+    const ready = lead.confirm(this.id, this.windowConfigs(), this.quorumsOf, this.opts.electionTicks - this.opts.leaseMarginTicks);
+    for (const r of ready) this.fx.output({ type: 'read-ready', ctx: r.ctx, index: LogIndex(r.index) });
   }
 }
