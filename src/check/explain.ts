@@ -25,9 +25,9 @@ const show = (v: Value): string => JSON.stringify(v);
 export function describeOp(op: Operation, naming: EventNaming, full = false): string {
   const what = op.f === 'read' ? (full && op.status === 'ok' ? `read → ${show(op.value)}` : 'read') : op.f === 'write' ? `write of ${show(op.value)}` : `cas ${show(op.expected)}→${show(op.value)}`;
   const at = naming.number(op.invokeIndex);
-  const where = op.status === 'ok' && op.completeIndex !== null
-    ? `${naming.noun}s ${at}–${naming.number(op.completeIndex)}`
-    : `invoked at ${naming.noun} ${at}, outcome unknown`;
+  const where = op.status === 'info' || op.completeIndex === null
+    ? `invoked at ${naming.noun} ${at}, outcome unknown`
+    : `${naming.noun}s ${at}–${naming.number(op.completeIndex)}${op.status === 'fail' ? ', failed' : ''}`;
   return `${what} by process ${op.process} (${where})`;
 }
 
@@ -48,7 +48,7 @@ export function explainWitness(key: string, witness: WitnessView, all: readonly 
   if (p.n > 20) listed.push(`  - ... and ${p.n - 20} more`);
   return [
     `Key ${JSON.stringify(key)} is not linearizable. ${reason}`,
-    `A failing sub-history of ${p.n} operation${p.n === 1 ? '' : 's'} (no order of them respects both real time and a register's semantics).${later}`,
+    `A failing sub-history of ${p.n} operation${p.n === 1 ? '' : 's'}: no order of ${p.n === 1 ? 'it' : 'them'} respects both real time and a register's semantics.${later}`,
     ...listed,
   ].join('\n');
 }
@@ -66,13 +66,18 @@ function settersOf(all: readonly Operation[], v: Value, o: Operation): Operation
  * true of the whole history.
  */
 function namedShape(witness: readonly Operation[], all: readonly Operation[], d: (op: Operation) => string): string | null {
-  for (const o of witness) {
+  // Latest first: the witness usually ends with the operation that broke it.
+  for (const o of [...witness].reverse()) {
     if (o.status !== 'ok' || o.f === 'write') continue;
     const v = o.f === 'read' ? o.value : o.expected;
     const verb = o.f === 'read' ? 'returned' : 'expected';
     const setters = settersOf(all, v, o);
     const val = show(v);
-    if (v !== null && setters.length === 0) return `The ${d(o)} ${verb} ${val}, but no operation wrote ${val}.`;
+    if (v !== null && setters.length === 0) {
+      const failed = all.find((f) => f.status === 'fail' && f.f !== 'read' && f.value === v);
+      const note = failed === undefined ? '' : `; the ${d(failed)} had no effect`;
+      return `The ${d(o)} ${verb} ${val}, but no operation wrote ${val}${note}.`;
+    }
     if (v !== null && setters.every((s) => s.invokeIndex > retOf(o))) {
       const which = setters.length === 1 ? `the only operation that wrote ${val}, the ${d(setters[0] as Operation)},` : `every operation that wrote ${val}`;
       return `The ${d(o)} ${verb} ${val}, but ${which} began after it completed.`;
@@ -97,12 +102,15 @@ function longestOrder(p: PreparedKey, deepest: readonly number[], d: (i: number)
   }
   let firstReturn = Infinity;
   for (let i = 0; i < p.n; i++) if (done[i] === 0 && p.info[i] === 0) firstReturn = Math.min(firstReturn, p.ret[i] as number);
+  const shown = deepest.length <= 8 ? deepest.map(d) : [...deepest.slice(0, 2).map(d), `(${deepest.length - 6} more)`, ...deepest.slice(-4).map(d)];
   const lines: string[] = [];
   lines.push(deepest.length === 0
     ? 'No operation can take effect first:'
-    : `The longest legal order found is: ${deepest.map(d).join('; then ')}. The register then holds ${show(p.values[state] as Value)}, and:`);
+    : `The longest legal order found is: ${shown.join('; then ')}. The register then holds ${show(p.values[state] as Value)}, and:`);
+  let listed = 0;
   for (let i = 0; i < p.n; i++) {
     if (done[i] === 1 || (p.call[i] as number) > firstReturn) continue;
+    if (++listed > 10) continue;
     const next = applyOp(p.kind[i] as number, p.a[i] as number, p.b[i] as number, state);
     const held = show(p.values[state] as Value);
     const why = next >= 0
@@ -110,5 +118,6 @@ function longestOrder(p: PreparedKey, deepest: readonly number[], d: (i: number)
       : `cannot go next: it ${p.kind[i] === READ ? 'returned' : 'expected'} ${show(p.values[p.a[i] as number] as Value)} while the register held ${held}`;
     lines.push(`  The ${d(i)} ${why}.`);
   }
+  if (listed > 10) lines.push(`  ... and ${listed - 10} more operations that could go next.`);
   return lines.join('\n');
 }

@@ -145,6 +145,8 @@ describe('classic register histories', () => {
   });
 
   test('a failed cas took no effect, so a later read cannot see its new value', () => {
+    const v = checkLinearizability([inv(0, 'write', 1), ok(0, 'write', 1), inv(1, 'cas', [1, 2]), fail(1, 'cas', [1, 2]), inv(2, 'read', null), ok(2, 'read', 2)]);
+    assert.match(explanation(v), /returned 2, but no operation wrote 2; the cas 1→2 by process 1 \(events 3–4, failed\) had no effect/);
     check([inv(0, 'write', 1), ok(0, 'write', 1), inv(1, 'cas', [1, 2]), fail(1, 'cas', [1, 2]), inv(2, 'read', null), ok(2, 'read', 2)], false);
   });
 
