@@ -197,6 +197,7 @@ async function main(): Promise<void> {
     for (const impl of round % 2 === 0 ? impls : [...impls].reverse()) {
       const { child, port } = await startServer(impl);
       try {
+        runNodeLoad(port, 16, Math.round(3000 * SCALE)); // warm-up: JIT, buffers; not counted
         for (const load of all) {
           const c0 = cpuMs(child.pid);
           const f = load.run(port);

@@ -137,11 +137,13 @@ export class FakeKv implements EtcdHandlers {
 
   /** Slow on purpose: answers after `ms`, or fails CANCELLED-like when the call ends first. */
   slowMs = 0;
+  compactAborted: boolean | undefined;
   compact = async (_req: unknown, ctx: CallContext): Promise<{ header: ResponseHeader }> => {
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, this.slowMs);
       ctx.signal.addEventListener('abort', () => { clearTimeout(t); resolve(); });
     });
+    this.compactAborted = ctx.signal.aborted;
     return { header: this.header() };
   };
 

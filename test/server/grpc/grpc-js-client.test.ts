@@ -156,6 +156,14 @@ describe('errors over @grpc/grpc-js', () => {
     const err = await grpcError(unary(kv, 'Compact', { revision: 1 }, { deadline: Date.now() + 150 }));
     assert.equal(err.code, grpc.status.DEADLINE_EXCEEDED);
     assert.ok(Date.now() - t0 < 3000, 'answered long before the handler would have');
+    while (fake.compactAborted === undefined) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(fake.compactAborted, true);
+  });
+
+  test('a 64-bit request field beyond 2^53 reaches the handler exactly; int64ToNumber answers OUT_OF_RANGE', async () => {
+    const err = await grpcError(unary(kv, 'Put', { key: b('k'), value: b('v'), lease: '1152921504606846977' }));
+    assert.equal(err.code, grpc.status.OUT_OF_RANGE);
+    assert.match(err.details, /lease 1152921504606846977 is beyond 2\^53/);
   });
 
   test('a GrpcError keeps its code, and its message survives percent-encoding', async () => {
