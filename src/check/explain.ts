@@ -33,7 +33,7 @@ export function describeOp(op: Operation, naming: EventNaming, full = false): st
 
 export interface WitnessView {
   readonly prepared: PreparedKey;
-  readonly deepest: readonly number[];
+  readonly deepest: readonly number[] | null;
   readonly cut: number;
 }
 
@@ -43,7 +43,7 @@ export function explainWitness(key: string, witness: WitnessView, all: readonly 
     ? ` Operations invoked after ${naming.noun} ${naming.number(witness.cut)} are left out: they cannot take effect before it, and linearizability is prefix-closed.`
     : '';
   const d = (i: number): string => describeOp(p.ops[i] as Operation, naming);
-  const reason = namedShape(p.ops, all, (op) => describeOp(op, naming)) ?? longestOrder(p, deepest, d);
+  const reason = namedShape(p.ops, all, (op) => describeOp(op, naming)) ?? (deepest === null ? 'The search found no order of its operations that respects both real time and the register (the budget ran out before a smaller witness was found).' : longestOrder(p, deepest, d));
   const listed = p.ops.slice(0, 20).map((op) => `  - ${describeOp(op, naming, true)}`);
   if (p.n > 20) listed.push(`  - ... and ${p.n - 20} more`);
   return [

@@ -19,10 +19,14 @@ export class ConfigurationMemo {
   private used = 0;
   count = 0;
 
-  /** `maxWords` bounds the memory of stored keys (4 bytes a word, plus about 8 words of overhead an entry). */
-  constructor(maxWords: number) {
+  /**
+   * `maxWords` bounds the memory of stored keys (4 bytes a word, plus about 8
+   * words of overhead an entry); `expectedEntries` sizes the first tables.
+   */
+  constructor(maxWords: number, expectedEntries = 512) {
     this.maxWords = Math.max(1024, maxWords);
-    const cap = 1024;
+    let cap = 16;
+    while (cap < 2 * expectedEntries && cap < 1024) cap *= 2;
     this.slots = new Int32Array(cap);
     this.mask = cap - 1;
     this.hashA = new Int32Array(cap / 2);
@@ -30,7 +34,7 @@ export class ConfigurationMemo {
     this.states = new Int32Array(cap / 2);
     this.offsets = new Float64Array(cap / 2);
     this.lengths = new Int32Array(cap / 2);
-    this.pool = new Uint32Array(4096);
+    this.pool = new Uint32Array(cap * 4);
   }
 
   get full(): boolean {

@@ -78,6 +78,8 @@ function sameValue(a: HistoryEvent['value'], b: HistoryEvent['value']): boolean 
 interface Pending {
   readonly event: HistoryEvent;
   readonly index: number;
+  /** Position of its operation in the list being built. */
+  readonly slot: number;
 }
 
 /**
@@ -86,8 +88,8 @@ interface Pending {
  */
 export function pairOperations(history: History, label: (index: number) => string): PairResult {
   const pending = new Map<number, Pending>();
-  const built: { inv: Pending; done: Pending | null }[] = [];
-  const slot = new Map<Pending, number>();
+  const invokes: Pending[] = [];
+  const completions: (Pending | null)[] = [];
   for (let i = 0; i < history.length; i++) {
     const e = history[i] as HistoryEvent;
     const open = pending.get(e.process);
@@ -95,19 +97,19 @@ export function pairOperations(history: History, label: (index: number) => strin
       if (open !== undefined) {
         return fail(i, `process ${e.process} invokes a ${e.f} while its ${open.event.f} invoked at ${label(open.index)} is still pending`);
       }
-      const p = { event: e, index: i };
+      const p = { event: e, index: i, slot: invokes.length };
       pending.set(e.process, p);
-      slot.set(p, built.length);
-      built.push({ inv: p, done: null });
+      invokes.push(p);
+      completions.push(null);
       continue;
     }
     if (open === undefined) return fail(i, `a completion (${e.type}) from process ${e.process} without a pending invoke`);
     const mismatch = completionMismatch(open.event, e);
     if (mismatch !== null) return fail(i, `${mismatch} (its invoke is at ${label(open.index)})`);
     pending.delete(e.process);
-    (built[slot.get(open) as number] as { done: Pending | null }).done = { event: e, index: i };
+    completions[open.slot] = { event: e, index: i, slot: open.slot };
   }
-  return { ok: true, operations: built.map((b, id) => toOperation(id, b.inv, b.done)) };
+  return { ok: true, operations: invokes.map((inv, id) => toOperation(id, inv, completions[id] ?? null)) };
 }
 
 function fail(index: number, message: string): PairResult {

@@ -183,7 +183,7 @@ class KeySearch {
     this.infoSet = new SettledSet(infoN);
     this.key = new Uint32Array(this.okSet.bits.length + this.infoSet.bits.length + p.values.length + 8);
     this.saved = new Int32Array(4 * n);
-    this.memo = new ConfigurationMemo(budget.maxMemoWords);
+    this.memo = new ConfigurationMemo(budget.maxMemoWords, 2 * n);
     [this.za, this.zb] = zobrist(n, 0x5eed);
     this.stackOp = new Int32Array(n);
     this.stackState = new Int32Array(n);

@@ -117,7 +117,8 @@ function relaxAll(ops: readonly Operation[], cut: number, budget: SearchBudget):
 export interface Witness {
   /** The witness's operations, with their original outcomes. */
   readonly prepared: PreparedKey;
-  readonly deepest: readonly number[];
+  /** The longest legal order the search found, or null when the witness could not be re-checked. */
+  readonly deepest: readonly number[] | null;
   /** The witness comes from the prefix up to this event; later invokes are left out. */
   readonly cut: number;
 }
@@ -139,5 +140,5 @@ export function shrinkKey(ops: readonly Operation[], budget: SearchBudget): Witn
   // original outcomes (more constrained) is illegal too.
   assert(outcome.type !== 'linearizable', 'a shrunk witness turned out linearizable');
   // The bounded re-check could not finish: report the whole key instead.
-  return { prepared: prepareKey(original(ops)), deepest: [], cut: Infinity };
+  return { prepared: prepareKey(original(ops)), deepest: null, cut: Infinity };
 }
