@@ -126,10 +126,18 @@ export class SimulationEngine {
     for (let i = 0; i < this.n; i++) {
       this.hosts.push(new NodeHost(i, new Disk(root.fork(`disk-${i}`), config.disk ?? DEFAULT_DISK), env, limit));
     }
-    for (let i = 0; i < this.n; i++) {
-      const host = this.hosts[i] as NodeHost;
-      host.start(this.spec.create(this.context(i)));
-      this.scheduleTick(i, this.tickRng.float() * this.spec.tickMs);
+    // Starting the nodes is event 0: an exception there is a violation like any other.
+    this.inStep = true;
+    try {
+      for (let i = 0; i < this.n; i++) {
+        const host = this.hosts[i] as NodeHost;
+        host.start(this.spec.create(this.context(i)));
+        this.scheduleTick(i, this.tickRng.float() * this.spec.tickMs);
+      }
+    } catch (err) {
+      this.fail('exception', describeError(err));
+    } finally {
+      this.inStep = false;
     }
   }
 

@@ -119,3 +119,13 @@ describe('reference protocol (register)', () => {
     });
   }
 });
+
+describe('exceptions', () => {
+  test('a protocol that throws (here: in create) ends the run with an exception violation, not a crash of the simulator', () => {
+    const spec = { ...probeSpec({ name: 'thrower' }), create: () => { throw new RangeError('bad option x'); } };
+    const r = runSeed({ spec, seed: 1, nodes: 3, durationMs: 1000, faults: ALL, mutants: new Set() });
+    assert.ok(r.violation !== null);
+    assert.equal(r.violation.invariant, 'exception');
+    assert.match(r.violation.message, /^RangeError: bad option x\n\s*at /);
+  });
+});
