@@ -4,7 +4,7 @@
 // node takes its ready() batch, then every message sent is delivered).
 // Median of several runs. Run: npm run bench -- raft   (or node dist/bench/raft.bench.js)
 
-import { NodeId } from '../src/core/ids.js';
+import { LogIndex, NodeId } from '../src/core/ids.js';
 import { Prng } from '../src/core/prng.js';
 import { RaftNode } from '../src/raft/index.js';
 import type { RaftMessage } from '../src/raft/types.js';
@@ -32,7 +32,9 @@ function run(proposers: number): RunResult {
   const byId = new Map(nodes.map((n) => [n.id as number, n]));
   let inbox: { from: number; to: number; msg: RaftMessage<Cmd> }[] = [];
   let round = 0;
-  const proposedAt = new Map<number, number>();
+  const proposedAt: number[] = [];
+  const compactedAt = new Map<number, number>();
+  const applied = new Map<number, number>();
   const latencies: number[] = [];
   let next = 0;
   let outstanding = 0;
@@ -46,19 +48,24 @@ function run(proposers: number): RunResult {
       if (fx === null) continue;
       for (const e of fx.sendNow) inbox.push({ from: n.id, to: e.to, msg: e.msg });
       for (const e of fx.sendAfterPersist) inbox.push({ from: n.id, to: e.to, msg: e.msg });
-      if (n === leader) {
-        for (const o of fx.outputs) {
-          if (o.type !== 'committed') continue;
-          for (const e of o.entries) {
-            if (e.command === null) continue;
-            latencies.push(round - (proposedAt.get(e.command) ?? round));
-            proposedAt.delete(e.command);
-            outstanding--;
-            committed++;
-          }
+      for (const o of fx.outputs) {
+        if (o.type !== 'committed') continue;
+        applied.set(n.id, (o.entries[o.entries.length - 1] as { index: number }).index);
+        if (n !== leader) continue;
+        for (const e of o.entries) {
+          if (e.command === null) continue;
+          latencies.push(round - (proposedAt[e.command] ?? round));
+          outstanding--;
+          committed++;
         }
       }
       n.advance();
+      // Compact like a real host would, so that the log does not grow without bound.
+      const upTo = applied.get(n.id) ?? 0;
+      if (upTo - (compactedAt.get(n.id) ?? 0) >= 10_000) {
+        n.compact(LogIndex(upTo), null);
+        compactedAt.set(n.id, upTo);
+      }
     }
     const batch = inbox;
     inbox = [];
@@ -79,7 +86,7 @@ function run(proposers: number): RunResult {
     while (outstanding < proposers) {
       const r = leader.propose(next);
       if (!r.ok) break;
-      proposedAt.set(next, round + 1);
+      proposedAt[next] = round + 1;
       next++;
       outstanding++;
     }

@@ -135,6 +135,18 @@ export abstract class RaftBase<C, S> {
     this.outWrites.push({ type: 'entries', entries: [...entries] });
   }
 
+  protected writeEntry(entry: Entry<C>): void {
+    const last = this.outWrites[this.outWrites.length - 1];
+    if (last !== undefined && last.type === 'entries') {
+      const prev = last.entries[last.entries.length - 1];
+      if (prev !== undefined && prev.index + 1 === entry.index) {
+        (last.entries as Entry<C>[]).push(entry);
+        return;
+      }
+    }
+    this.outWrites.push({ type: 'entries', entries: [entry] });
+  }
+
   protected writeSnapshot(snapshot: Snapshot<S>): void {
     this.outWrites.push({ type: 'snapshot', snapshot });
   }

@@ -54,10 +54,14 @@ export class RaftLog<C> {
   /** Leader append: entries must continue the log. */
   append(entries: readonly Entry<C>[]): void {
     for (const e of entries) {
-      // Invariant: the log is contiguous.
-      assert(e.index === this.lastIndex + 1, () => `append at ${e.index} after last ${this.lastIndex}`);
-      this.entries.push(e);
+      this.appendOne(e);
     }
+  }
+
+  appendOne(e: Entry<C>): void {
+    // Invariant: the log is contiguous. (Guarded so that the hot path allocates no message closure.)
+    if (e.index !== this.lastIndex + 1) assert(false, `append at ${e.index} after last ${this.lastIndex}`);
+    this.entries.push(e);
     this.version++;
   }
 
@@ -99,7 +103,7 @@ export class RaftLog<C> {
 
   /** Entries in [lo, hi], at most `maxCount` and about `maxBytes` (at least one). */
   slice(lo: number, hi: number, maxBytes = Infinity, maxCount = Infinity): Entry<C>[] {
-    assert(lo >= this.firstIndex && hi <= this.lastIndex, () => `slice [${lo}, ${hi}] outside [${this.firstIndex}, ${this.lastIndex}]`);
+    if (lo < this.firstIndex || hi > this.lastIndex) assert(false, `slice [${lo}, ${hi}] outside [${this.firstIndex}, ${this.lastIndex}]`);
     const out: Entry<C>[] = [];
     let bytes = 0;
     for (let i = lo; i <= hi && out.length < maxCount; i++) {
@@ -135,7 +139,7 @@ export class RaftLog<C> {
 
   commitTo(index: LogIndex): void {
     // Invariant: commit never moves backwards and never beyond the log.
-    assert(index <= this.lastIndex, () => `commit ${index} beyond last index ${this.lastIndex}`);
+    if (index > this.lastIndex) assert(false, `commit ${index} beyond last index ${this.lastIndex}`);
     if (index > this.committed) this.committed = index;
   }
 

@@ -238,7 +238,7 @@ export class RaftNode<C, S> extends Reads<C, S> implements ReplicatedLog<C, S, R
     for (let i = this.emittedIndex + 1; i <= to; i++) {
       const e = this.log.entry(i);
       // Invariant: committed entries past the last one handed out are still in the log (compaction stops at applied).
-      assert(e !== undefined, () => `committed entry ${i} missing`);
+      if (e === undefined) assert(false, `committed entry ${i} missing`);
       entries.push({ index: e.index, command: e.type === 'command' ? e.command : null });
     }
     this.outOutputs.push({ type: 'committed', entries });

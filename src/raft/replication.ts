@@ -40,8 +40,8 @@ export abstract class Replication<C, S> extends RaftBase<C, S> {
         this.pendingConfIndex = index;
         break;
     }
-    this.log.append([entry]);
-    this.writeEntries([entry]);
+    this.log.appendOne(entry);
+    this.writeEntry(entry);
     this.uncommittedBytes += entry.bytes;
     // Proposals between two ready() calls go out in one AppendEntries per follower.
     this.needsBroadcast = true;
