@@ -340,10 +340,14 @@ class KeySearch {
     let len = this.infoSet.encode(this.key, this.okSet.encode(this.key, 0));
     if ((this.state & 1) === 1) {
       const start = len;
+      const key = this.key;
       for (let d = this.depth - 1; d >= 0 && this.p.info[this.stackOp[d] as number] === 1; d--) {
-        this.key[len++] = (this.stackState[d] as number) >> 1;
+        // Insertion sort: runs are short (they never repeat a value).
+        const v = (this.stackState[d] as number) >> 1;
+        let k = len++;
+        for (; k > start && (key[k - 1] as number) > v; k--) key[k] = key[k - 1] as number;
+        key[k] = v;
       }
-      this.key.subarray(start, len).sort();
     }
     return this.memo.add(this.key, len, this.ha, this.hb, this.state);
   }
