@@ -15,6 +15,7 @@ import type { NodeId } from '../core/ids.js';
 import type { KvReply, KvRequest } from '../kv/api.js';
 import type { NodeContext, NodeView, ProtocolSpec, SimNode } from '../sim/protocol.js';
 import { raftInvariants } from './invariants.js';
+import { raftScenarios } from './scenarios.js';
 import { RaftNode } from './node.js';
 import { RAFT_MUTANTS, type RaftOptions } from './options.js';
 import type { RaftMessage, RaftWrite } from './types.js';
@@ -127,6 +128,7 @@ class CachedView implements RaftSimNode {
 
 export const raftSpec: ProtocolSpec<RaftKvMessage, RaftKvWrite, KvRequest, KvReply> = {
   ...kvRaftSpec,
+  scenarios: raftScenarios,
   create: (ctx) => new CachedView(kvRaftSpec.create(ctx)),
   recover: (ctx, durable) => new CachedView(kvRaftSpec.recover(ctx, durable)),
 };
