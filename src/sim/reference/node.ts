@@ -7,12 +7,13 @@
 // linearizable. Deliberate bugs (mutants) are listed in spec.ts.
 
 import { assert, assertNever } from '../../core/assert.js';
-import { EffectsBuilder, type Effects } from '../../core/effects.js';
+import type { Effects } from '../../core/effects.js';
 import { Term, type NodeId } from '../../core/ids.js';
 import type { Prng } from '../../core/prng.js';
 import { majority } from '../../core/quorum.js';
 import type { KvReply, KvRequest } from '../../kv/api.js';
 import type { NodeContext, NodeView, SimNode, SimOutput } from '../protocol.js';
+import { LeanEffects } from './batch.js';
 import type { RegisterMessage, RegisterWrite } from './messages.js';
 import { applyRequest, compareStates, EMPTY_STATE, findSession, stamp, type RegisterState } from './state.js';
 
@@ -65,7 +66,7 @@ export class RegisterNode implements SimNode<RegisterMessage, RegisterWrite, KvR
   /** The state version in the batch being persisted (counts as the leader's own ack once synced). */
   private persisting = -1;
   private persistingTerm = -1;
-  private readonly fx = new EffectsBuilder<RegisterWrite, RegisterMessage, Out>();
+  private readonly fx = new LeanEffects<RegisterWrite, RegisterMessage, Out>();
   private viewCache: RegisterView | null = null;
   private readonly scratch: Float64Array;
 
@@ -233,7 +234,9 @@ export class RegisterNode implements SimNode<RegisterMessage, RegisterWrite, KvR
 
   private broadcastAccept(): void {
     // Raft thesis §10.2.1: the leader may send before its own write is durable.
-    for (const p of this.peers) this.fx.sendImmediately(p, { type: 'accept', term: this.term, state: this.accepted, commit: this.commitVersion });
+    // One message object for every peer: messages are immutable.
+    const msg: RegisterMessage = { type: 'accept', term: this.term, state: this.accepted, commit: this.commitVersion };
+    for (const p of this.peers) this.fx.sendImmediately(p, msg);
   }
 
   private onAccept(from: NodeId, msg: Extract<RegisterMessage, { type: 'accept' }>): void {
