@@ -142,7 +142,10 @@ export class MemoryBackend implements KvBackend {
     const versions: StoredVersion[] = [];
     const mains = [...this.versions.keys()].sort((a, b) => a - b);
     for (const m of mains) for (const v of this.versions.get(m)?.items ?? []) if (v !== undefined) versions.push(v);
-    return { meta: this.meta, versions, sessions: [...this.sessions.values()], leases: [...this.leases.values()] };
+    // Sessions by recency and leases by id, so that equal states load (and snapshot) identically.
+    const sessions = [...this.sessions.values()].sort((a, b) => a.lastUsed - b.lastUsed || (a.client < b.client ? -1 : a.client > b.client ? 1 : 0));
+    const leases = [...this.leases.values()].sort((a, b) => a.id - b.id);
+    return { meta: this.meta, versions, sessions, leases };
   }
 
   reset(state: KvState): void {
