@@ -5,10 +5,11 @@
 import type { Slot } from '../../core/ids.js';
 import { Slot as toSlot } from '../../core/ids.js';
 import { assert } from '../../core/assert.js';
+import { SlotMap } from './slot-map.js';
 import type { SlotEntry, SlotValue } from './types.js';
 
 export class ChosenLog<C> {
-  private readonly values = new Map<number, SlotValue<C>>();
+  private readonly values = new SlotMap<SlotValue<C>>();
   private contiguous: Slot;
   private compacted: Slot;
 
@@ -61,13 +62,13 @@ export class ChosenLog<C> {
   compact(index: Slot): void {
     // Invariant: only chosen slots are compacted.
     assert(index <= this.contiguous, () => `compacting through ${index} but only ${this.contiguous} chosen`);
-    for (let s = this.compacted + 1; s <= index; s++) this.values.delete(s);
+    this.values.dropThrough(index);
     this.compacted = toSlot(Math.max(this.compacted, index));
   }
 
   /** A snapshot through `index` from another node replaces everything up to it; returns the entries after it that became contiguous. */
   install(index: Slot): SlotEntry<C>[] {
-    for (const s of [...this.values.keys()]) if (s <= index) this.values.delete(s);
+    this.values.dropThrough(index);
     this.compacted = index;
     this.contiguous = toSlot(Math.max(this.contiguous, index));
     return this.drain();

@@ -29,6 +29,7 @@ export class ConfigHistory {
 
   /** The configuration governing `slot`. */
   at(slot: Slot): ConfigEpoch {
+    if (this.epochs.length === 1) return this.epochs[0] as ConfigEpoch;
     let found = this.epochs[0] as ConfigEpoch;
     for (const e of this.epochs) if (e.from <= slot) found = e;
     return found;

@@ -4,6 +4,7 @@
 import type { NodeId, Slot } from '../../core/ids.js';
 import { compareBallots, type Ballot } from '../ballot.js';
 import type { Quorums } from '../quorums.js';
+import { SlotMap } from './slot-map.js';
 import type { AcceptedEntry, ConfigEpoch, SlotValue } from './types.js';
 
 /** Phase 1 in progress. It must win a phase-1 quorum in EVERY configuration governing the slots the leader may propose. */
@@ -39,7 +40,8 @@ export class Candidacy<C> {
 
 export interface InFlight<C> {
   readonly value: SlotValue<C>;
-  readonly acks: Set<NodeId>;
+  /** Acceptors that accepted this slot under the leader's ballot (a handful: an array beats a Set). */
+  readonly acks: NodeId[];
   sentAt: number;
 }
 
@@ -56,7 +58,7 @@ export const MAX_PENDING_READS = 10_000;
 export class Leadership<C> {
   /** Slots whose value phase 1 fixed (reported, or a no-op for a gap), not yet sent. */
   readonly reproposals = new Map<number, SlotValue<C>>();
-  readonly inflight = new Map<number, InFlight<C>>();
+  readonly inflight = new SlotMap<InFlight<C>>();
   readonly reads: PendingRead[] = [];
   /** Highest heartbeat sequence number each acceptor acknowledged. */
   readonly acked = new Map<NodeId, number>();
@@ -99,7 +101,7 @@ export class Leadership<C> {
 
   /** Slots in flight sent at least `resendTicks` ago, in slot order, in batches of `maxBatch`. */
   stale(now: number, resendTicks: number, maxBatch: number): [number, InFlight<C>][][] {
-    const all = [...this.inflight.entries()].filter(([, f]) => now - f.sentAt >= resendTicks).sort((a, b) => a[0] - b[0]);
+    const all = this.inflight.entries().filter(([, f]) => now - f.sentAt >= resendTicks);
     const out: [number, InFlight<C>][][] = [];
     for (let i = 0; i < all.length; i += maxBatch) out.push(all.slice(i, i + maxBatch));
     return out;

@@ -74,6 +74,7 @@ export class MultiPaxos<C, S> implements ReplicatedLog<C, S, MultiWrite<C, S>, M
   private heartbeatSoon = false;
   private readonly fx = new EffectsBuilder<MultiWrite<C, S>, MultiMessage<C, S>, LogOutput<C, S>>();
   private readonly local: MultiMessage<C, S>[] = [];
+  private readonly toCommit: SlotEntry<C>[] = [];
   private readonly out: RoleOut<MultiWrite<C, S>, MultiMessage<C, S>>;
   readonly chosenDigest = new Digest();
   readonly proposedDigest = new Digest();
@@ -201,6 +202,7 @@ export class MultiPaxos<C, S> implements ReplicatedLog<C, S, MultiWrite<C, S>, M
     if (this.lead !== null && this.heartbeatSoon) this.sendHeartbeat(this.lead);
     this.heartbeatSoon = false;
     this.drainLocal();
+    this.flushCommitted();
     return this.fx.empty ? null : this.fx.take();
   }
 
@@ -413,7 +415,7 @@ export class MultiPaxos<C, S> implements ReplicatedLog<C, S, MultiWrite<C, S>, M
 
   private sendAccepts(lead: Leadership<C>, entries: readonly SlotEntry<C>[]): void {
     if (entries.length === 0) return;
-    for (const e of entries) lead.inflight.set(e.slot, { value: e.value, acks: new Set(), sentAt: this.now });
+    for (const e of entries) lead.inflight.set(e.slot, { value: e.value, acks: [], sentAt: this.now });
     const mine = this.acc.onAccept(this.id, lead.ballot, entries, this.out);
     const first = (entries[0] as SlotEntry<C>).slot;
     const last = (entries[entries.length - 1] as SlotEntry<C>).slot;
@@ -426,10 +428,10 @@ export class MultiPaxos<C, S> implements ReplicatedLog<C, S, MultiWrite<C, S>, M
   private countAck(lead: Leadership<C>, from: NodeId, slot: Slot): void {
     const f = lead.inflight.get(slot);
     if (f === undefined) return;
-    f.acks.add(from);
+    if (!f.acks.includes(from)) f.acks.push(from);
     const epoch = this.configs.at(slot);
     let votes = 0;
-    for (const m of epoch.members) if (f.acks.has(m)) votes++;
+    for (const m of epoch.members) if (f.acks.includes(m)) votes++;
     if (votes < this.quorumsOf(epoch).phase2) return;
     lead.inflight.delete(slot);
     this.chosen(slot, f.value);
@@ -440,7 +442,7 @@ export class MultiPaxos<C, S> implements ReplicatedLog<C, S, MultiWrite<C, S>, M
       const entries = part.map(([s, f]) => ({ slot: Slot(s), value: f.value }));
       const msg = { type: 'accept', ballot: lead.ballot, entries, chosenThrough: this.log.through } as const;
       const members = this.configs.membersBetween(entries[0]?.slot ?? Slot(1), entries[entries.length - 1]?.slot ?? Slot(1));
-      for (const m of members) if (m !== this.id && part.some(([, f]) => !f.acks.has(m))) this.fx.send(m, msg);
+      for (const m of members) if (m !== this.id && part.some(([, f]) => !f.acks.includes(m))) this.fx.send(m, msg);
       for (const [, f] of part) f.sentAt = this.now;
     }
   }
@@ -480,19 +482,24 @@ export class MultiPaxos<C, S> implements ReplicatedLog<C, S, MultiWrite<C, S>, M
     this.apply(this.log.learn(slot, value));
   }
 
-  /** Hands newly contiguous chosen entries to the state machine, in slot order. */
+  /** Newly contiguous chosen entries: configurations take effect now; the state machine gets them in one batch (flushCommitted). */
   private apply(entries: readonly SlotEntry<C>[]): void {
     if (entries.length === 0) return;
     for (const e of entries) {
       if (e.value.kind === 'config') this.configs.chosen(e.slot, e.value.members);
       if (this.opts.trackDigests) this.chosenDigest.append(e.slot, valueKey(e.value));
+      this.toCommit.push(e);
     }
-    this.fx.output({
-      type: 'committed',
-      entries: entries.map((e) => ({ index: LogIndex(e.slot), command: e.value.kind === 'command' ? e.value.command : null })),
-    });
-    this.event('chosen', { from: (entries[0] as SlotEntry<C>).slot, through: this.log.through });
     this.pumpSoon = true;
+  }
+
+  /** One 'committed' output for everything chosen since the last one, in slot order. */
+  private flushCommitted(): void {
+    if (this.toCommit.length === 0) return;
+    const entries = this.toCommit.map((e) => ({ index: LogIndex(e.slot), command: e.value.kind === 'command' ? e.value.command : null }));
+    this.fx.output({ type: 'committed', entries });
+    this.event('chosen', { from: (this.toCommit[0] as SlotEntry<C>).slot, through: this.log.through });
+    this.toCommit.length = 0;
   }
 
   private requestCatchup(from: NodeId, force: boolean): void {
@@ -524,6 +531,7 @@ export class MultiPaxos<C, S> implements ReplicatedLog<C, S, MultiWrite<C, S>, M
     if (index <= this.log.through) return;
     this.acc.compact({ index, snapshot, configs }, this.out);
     this.configs.replace(configs);
+    this.flushCommitted();
     this.fx.output({ type: 'restore', index: LogIndex(index), snapshot });
     this.event('catch-up', { from, snapshot: index });
     this.apply(this.log.install(index));

@@ -16,10 +16,50 @@ export class SlotMap<T> {
   }
 
   set(slot: number, value: T): void {
-    if (slot < this.base) throw new RangeError(`slot ${slot} is below the first slot kept (${this.base})`);
+    if (this.count === 0) {
+      // Empty: start the array at this slot (no leading holes).
+      this.base = slot;
+      this.items = [];
+    } else if (slot < this.base) {
+      const pad: (T | undefined)[] = Array.from({ length: this.base - slot }, () => undefined);
+      this.items = pad.concat(this.items);
+      this.base = slot;
+    }
     const i = slot - this.base;
     if (this.items[i] === undefined) this.count++;
     this.items[i] = value;
+  }
+
+  has(slot: number): boolean {
+    return this.items[slot - this.base] !== undefined;
+  }
+
+  delete(slot: number): void {
+    const i = slot - this.base;
+    if (this.items[i] === undefined) return;
+    this.items[i] = undefined;
+    this.count--;
+    if (this.count === 0) this.items = [];
+    else if (i === 0) this.trimHead();
+  }
+
+  /** Drops empty slots at the front (slots are usually removed roughly in order). */
+  private trimHead(): void {
+    let k = 0;
+    while (k < this.items.length && this.items[k] === undefined) k++;
+    if (k < 64 && k < this.items.length / 2) return;
+    this.items = this.items.slice(k);
+    this.base += k;
+  }
+
+  /** Every (slot, value) held, ascending. */
+  entries(): [number, T][] {
+    const out: [number, T][] = [];
+    for (let i = 0; i < this.items.length; i++) {
+      const v = this.items[i];
+      if (v !== undefined) out.push([i + this.base, v]);
+    }
+    return out;
   }
 
   /** Forgets every slot up to and including `slot`. */
@@ -29,6 +69,7 @@ export class SlotMap<T> {
     for (let i = 0; i < n; i++) if (this.items[i] !== undefined) this.count--;
     this.items = this.items.slice(n);
     this.base = slot + 1;
+    if (this.count === 0) this.items = [];
   }
 
   /** Slots held, from `from` on, ascending. */
