@@ -8,6 +8,8 @@ import type { Entry, RaftWrite, Snapshot } from '../raft/types.js';
 import type { Ballot } from '../paxos/ballot.js';
 import type { MultiWrite, SlotEntry } from '../paxos/multi/types.js';
 
+const SUMMARY_CHUNK_ENTRIES = 1024;
+
 export interface DurableFold<W> {
   add(w: W): void;
   /** Writes that, replayed alone, recover what every write so far recovers. */
@@ -51,7 +53,8 @@ export class RaftFold<C, S> implements DurableFold<RaftWrite<C, S>> {
   summary(): RaftWrite<C, S>[] {
     const out: RaftWrite<C, S>[] = [];
     if (this.snapshot !== null) out.push({ type: 'snapshot', snapshot: this.snapshot });
-    if (this.entries.length > 0) out.push({ type: 'entries', entries: this.entries });
+    // Entries in chunks, so that no one write grows with the length of the log.
+    for (let i = 0; i < this.entries.length; i += SUMMARY_CHUNK_ENTRIES) out.push({ type: 'entries', entries: this.entries.slice(i, i + SUMMARY_CHUNK_ENTRIES) });
     if (this.hardState !== null) out.push(this.hardState);
     return out;
   }

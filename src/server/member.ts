@@ -15,6 +15,7 @@ import { KvNode } from '../kv/adapter.js';
 import { TcpTransport } from '../net/tcp-transport.js';
 import { DurableLog } from '../storage/durable-log.js';
 import { Wal } from '../storage/wal.js';
+import { RecordTooLargeError } from '../storage/errors.js';
 import type { MemberConfig } from './config.js';
 import { bindProtocol, type Membership } from './protocols.js';
 import { Forwarder, type PeerFrame } from './forwarding.js';
@@ -101,7 +102,15 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
       await durable.append(writes);
       end();
       metrics.batchWrites.observe(writes.length);
-      if (compact) await durable.compact(fold.summary());
+      if (compact) {
+        try {
+          await durable.compact(fold.summary());
+        } catch (err) {
+          // Compaction is an optimisation: the writes themselves are durable already.
+          if (!(err instanceof RecordTooLargeError)) throw err;
+          logger.error({ err: err.message }, 'log compaction skipped: the snapshot is larger than one write may be; the log keeps growing until a smaller snapshot fits');
+        }
+      }
     },
     send: (to, msg) => {
       try {
