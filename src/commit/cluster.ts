@@ -117,12 +117,12 @@ export class Cluster<M extends Message, W> {
     return this.slot(id).node !== null;
   }
 
-  /** A client asks `to` (the coordinator by default) to commit `tx`; returns the request id. */
-  begin(tx: string, to = 0): number {
+  /** A client asks `to` (the coordinator by default) to commit `tx` (again, with `retry`); returns the request id. */
+  begin(tx: string, to = 0, retry = false): number {
     const requestId = this.nextRequest++;
     const n = this.slot(to).node;
     if (n !== null) {
-      n.request(requestId, { type: 'begin', tx: TxId(tx) });
+      n.request(requestId, retry ? { type: 'begin', tx: TxId(tx), retry } : { type: 'begin', tx: TxId(tx) });
       this.flush(to, 0);
     }
     return requestId;

@@ -107,6 +107,20 @@ describe('Paxos Commit with failures (§4.1, §4.2)', () => {
   });
 });
 
+describe('Paxos Commit client retries', () => {
+  test('a retry the restarted TM does not know makes it take over and answer what was chosen', () => {
+    const c = make(5, { inquiryTicks: 500 });
+    c.begin('t1');
+    c.run(2); // the RMs' accepts reached the acceptors
+    c.crash(0);
+    c.restart(0);
+    const retry = c.begin('t1', 0, true);
+    c.run(30);
+    assert.deepEqual(c.replies.get(retry), { type: 'outcome', tx: 't1', outcome: 'commit' });
+    assert.deepEqual(c.violations, []);
+  });
+});
+
 describe('Paxos Commit with F = 0 is 2PC (§5)', () => {
   const pcCluster = (seed: number, extra: Record<string, unknown>) =>
     new Cluster(factory, { size: 4, seed, options: { faultTolerance: 0, ...extra }, invariants: paxosCommitInvariants() });

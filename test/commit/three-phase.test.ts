@@ -86,6 +86,20 @@ describe('3PC termination protocol (Skeen 1981)', () => {
   });
 });
 
+describe('3PC client retries', () => {
+  test('a retry the restarted coordinator does not know: it asks, and participants that never voted abort', () => {
+    const c = make();
+    c.begin('t1');
+    c.drop((m) => m.msg.type === 'can-commit');
+    c.crash(0);
+    c.restart(0);
+    const retry = c.begin('t1', 0, true);
+    c.run(5);
+    assert.deepEqual(c.replies.get(retry), { type: 'outcome', tx: 't1', outcome: 'abort' });
+    assert.deepEqual(outcomeList(c, 't1'), ['1:abort', '2:abort', '3:abort']);
+  });
+});
+
 describe('3PC under a network partition (its known flaw)', () => {
   test('pre-commit reaches one side only: that side commits, the other terminates with abort', () => {
     const c = make();

@@ -123,6 +123,21 @@ describe('2PC recovery', () => {
   });
 });
 
+describe('2PC client retries', () => {
+  test('a retry the restarted coordinator does not know is answered abort, not started afresh', () => {
+    const c = make();
+    c.begin('t1');
+    c.run(1);
+    c.crash(0);
+    c.restart(0);
+    const retry = c.begin('t1', 0, true);
+    assert.deepEqual(c.replies.get(retry), { type: 'outcome', tx: 't1', outcome: 'abort' });
+    c.run(20);
+    assert.deepEqual(outcomeList(c, 't1'), ['1:abort', '2:abort', '3:abort']);
+    assert.equal(c.sent.filter((s) => s.type === 'vote-request').length, 3);
+  });
+});
+
 describe('2PC cooperative termination protocol', () => {
   test('a peer that knows the outcome tells the others while the coordinator is down', () => {
     const c = make();
