@@ -188,62 +188,71 @@ function onUnaryEnd(this: StreamWithCall): void {
 
 /**
  * A call whose request is one message: unary calls, and the request half of
- * a server-streaming call. The body is collected until the client half-closes.
+ * a server-streaming call.
  */
 export abstract class SingleRequestCall extends BaseCall {
   private first: Buffer | undefined;
   private rest: Buffer[] | undefined;
   private received = 0;
+  /** Bytes of the whole framed message once its header is in; else -1. */
+  private expected = -1;
+  private dispatched = false;
 
   start(): void {
     this.stream.on('data', onUnaryData);
     this.stream.on('end', onUnaryEnd);
   }
 
+  /**
+   * Collects the request and runs the handler as soon as the one message is
+   * whole, without waiting for the client's END_STREAM (as grpc-go does).
+   */
   onData(chunk: Buffer): void {
     if (this.done) return;
-    this.received += chunk.length;
-    if (this.received > this.limits.maxReceiveMessageBytes + FRAME_HEADER_BYTES) {
-      this.finish(GrpcStatus.RESOURCE_EXHAUSTED,
-        `received message larger than max (${this.received - FRAME_HEADER_BYTES} vs. ${this.limits.maxReceiveMessageBytes})`);
+    if (this.dispatched) {
+      this.finish(GrpcStatus.INTERNAL, `${this.entry.label} expects one request message; the client sent more`);
       return;
     }
+    this.received += chunk.length;
     if (this.first === undefined) this.first = chunk;
     else (this.rest ??= []).push(chunk);
+    if (this.expected < 0 && this.received >= FRAME_HEADER_BYTES && !this.readHeader()) return;
+    if (this.expected >= 0 && this.received >= this.expected) {
+      if (this.received > this.expected) {
+        this.finish(GrpcStatus.INTERNAL, `${this.entry.label} expects one request message; the client sent more`);
+        return;
+      }
+      this.dispatched = true;
+      const all = this.rest === undefined ? this.first : Buffer.concat([this.first, ...this.rest]);
+      const request = this.decode(all.subarray(FRAME_HEADER_BYTES));
+      this.first = undefined;
+      this.rest = undefined;
+      if (request !== undefined) this.run(request);
+    }
   }
 
   onEnd(): void {
-    if (this.done) return;
-    const body = this.requestBody();
-    if (body === undefined) return;
-    const request = this.decode(body);
-    if (request !== undefined) this.run(request);
+    if (this.done || this.dispatched) return;
+    this.finish(GrpcStatus.INTERNAL, this.received === 0
+      ? `${this.entry.label} expects one request message; the client sent none`
+      : `${this.entry.label}: request message cut short (${this.received} bytes with its header)`);
   }
 
-  /** The one message in the collected bytes, or undefined after ending the call. */
-  private requestBody(): Buffer | undefined {
-    const all = this.rest === undefined ? this.first : Buffer.concat([this.first as Buffer, ...this.rest]);
-    if (all === undefined || all.length < FRAME_HEADER_BYTES) {
-      this.finish(GrpcStatus.INTERNAL, `${this.entry.label} expects one request message; the client sent ${all === undefined ? 'none' : 'a truncated one'}`);
-      return undefined;
-    }
-    if (all[0] !== 0) {
+  /** Checks the message header as soon as its 5 bytes are in; false after ending the call. */
+  private readHeader(): boolean {
+    const head = this.rest === undefined ? this.first as Buffer : Buffer.concat([this.first as Buffer, ...this.rest]);
+    if (head[0] !== 0) {
       this.finish(GrpcStatus.INTERNAL, 'compressed flag set on a message, but the call uses identity encoding');
-      return undefined;
+      return false;
     }
-    const length = all.readUInt32BE(1);
+    const length = head.readUInt32BE(1);
     if (length > this.limits.maxReceiveMessageBytes) {
       this.finish(GrpcStatus.RESOURCE_EXHAUSTED,
         `received message larger than max (${length} vs. ${this.limits.maxReceiveMessageBytes})`);
-      return undefined;
+      return false;
     }
-    if (all.length !== FRAME_HEADER_BYTES + length) {
-      this.finish(GrpcStatus.INTERNAL, all.length < FRAME_HEADER_BYTES + length
-        ? `${this.entry.label}: request message cut short (${all.length - FRAME_HEADER_BYTES} of ${length} bytes)`
-        : `${this.entry.label} expects one request message; the client sent more`);
-      return undefined;
-    }
-    return all.subarray(FRAME_HEADER_BYTES);
+    this.expected = FRAME_HEADER_BYTES + length;
+    return true;
   }
 
   protected abstract run(request: unknown): void;
