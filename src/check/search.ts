@@ -15,7 +15,8 @@
 //   - memo: a configuration (settled operations, register state) is explored
 //     once (memo.ts, settled.ts);
 //   - a candidate read of the current value is taken without branching
-//     (matchingRead);
+//     (matchingRead); of ok writes or cas with the same effect, only the one
+//     that returns first is tried (region.ts);
 //   - info operations with the same effect are interchangeable, so they form a
 //     chain of which only the head is in the list (buildChains);
 //   - an info operation is followed at once by a read or cas of its value, its
@@ -28,6 +29,7 @@ import { Prng } from '../core/prng.js';
 import { ConfigurationMemo } from './memo.js';
 import { EntryList } from './entries.js';
 import { SettledSet } from './settled.js';
+import { CandidateRegion } from './region.js';
 import { CAS, READ, WRITE, type PreparedKey } from './prepare.js';
 
 /** Shared by every key of one check: steps left, and the caller's stop signal. */
@@ -150,16 +152,15 @@ class KeySearch {
   /** Chain heads removed because nobody observes their value any more, and how many per push. */
   private readonly dead: number[] = [];
   private readonly deadCount: Int32Array;
-  private readonly observedAt: Int32Array;
+  private readonly region: CandidateRegion;
   private deepest: number[] | null = null;
   private okRemaining: number;
   private depth = 0;
   private state = 0;
   private ha = 0;
   private hb = 0;
-  /** Bumped whenever the list changes; `observedAt` is valid for scan `regionScan`. */
+  /** Bumped whenever the list changes (the region's stamp). */
   private scan = 1;
-  private regionScan = 0;
 
   constructor(
     private readonly p: PreparedKey,
@@ -189,52 +190,28 @@ class KeySearch {
     this.stackState = new Int32Array(n);
     this.forced = new Uint8Array(n);
     this.deadCount = new Int32Array(n);
-    this.observedAt = new Int32Array(p.values.length);
+    this.region = new CandidateRegion(p);
     this.okRemaining = p.okCount;
   }
 
   /**
-   * An info operation is worth trying only if, right after it, a run of
-   * candidate info cas can lead to a candidate ok operation that observes the
-   * result (else it could be left out), and the run so far has not held its
-   * value (a run that comes back to a value can be cut short).
+   * Whether `op` (which could take the register to `value`) is worth trying
+   * next. An ok write or cas: only if it returns first among the candidates
+   * with its effect. An info operation: only if, right after it, a run of
+   * candidate info cas can lead to a candidate ok operation that observes
+   * the result (else it could be left out), and the run so far has not held
+   * that value (a run that comes back to a value can be cut short).
    */
   private worthTrying(op: number, value: number): boolean {
-    if (this.p.info[op] === 0) return true;
-    if (this.regionScan !== this.scan) this.markUsefulValues();
-    if (this.observedAt[value] !== this.scan || value === this.state >> 1) return false;
-    for (let d = this.depth - 1; d >= 0 && this.p.info[this.stackOp[d] as number] === 1; d--) {
+    const p = this.p;
+    if (p.info[op] === 0 && p.kind[op] === READ) return true;
+    if (this.region.analyzedAt !== this.scan) this.region.analyze(this.list, this.scan);
+    if (p.info[op] === 0) return this.region.firstOfClass(op);
+    if (!this.region.usefulValue(value) || value === this.state >> 1) return false;
+    for (let d = this.depth - 1; d >= 0 && p.info[this.stackOp[d] as number] === 1; d--) {
       if ((this.stackState[d] as number) >> 1 === value) return false;
     }
     return true;
-  }
-
-  /**
-   * Marks the values from which the candidates (call entries before the
-   * first return entry) can reach an ok operation: values ok candidates
-   * observe, then, to a fixed point, values info cas candidates turn into a
-   * marked value.
-   */
-  private markUsefulValues(): void {
-    const { next, head } = this.list;
-    const p = this.p;
-    const stamp = (this.regionScan = this.scan);
-    const infoCas: number[] = [];
-    for (let e = next[head] as number; e >= 0 && (e & 1) === 0; e = next[e] as number) {
-      const o = e >> 1;
-      if (p.kind[o] === WRITE) continue;
-      if (p.info[o] === 0) this.observedAt[p.a[o] as number] = stamp;
-      else infoCas.push(o);
-    }
-    for (let changed = true; changed; ) {
-      changed = false;
-      for (const c of infoCas) {
-        if (this.observedAt[p.b[c] as number] === stamp && this.observedAt[p.a[c] as number] !== stamp) {
-          this.observedAt[p.a[c] as number] = stamp;
-          changed = true;
-        }
-      }
-    }
   }
 
   private settle(op: number): void {
