@@ -135,6 +135,19 @@ describe('classic register histories', () => {
     check([inv(0, 'write', 3), ok(0, 'write', 3), inv(1, 'cas', [1, 2]), info(1, 'cas', [1, 2]), inv(2, 'read', null), ok(2, 'read', 2)], false);
   });
 
+  test('a chain of info operations: an info write, then an info cas on it, explains a read', () => {
+    check([inv(0, 'write', 1), info(0, 'write', 1), inv(1, 'cas', [1, 2]), info(1, 'cas', [1, 2]), inv(2, 'read', null), ok(2, 'read', 2)], true);
+    check([inv(1, 'cas', [1, 2]), info(1, 'cas', [1, 2]), inv(2, 'read', null), ok(2, 'read', 2), inv(0, 'write', 1), info(0, 'write', 1)], false);
+  });
+
+  test('info operations may not come back to a value to explain a read twice', () => {
+    // 1 then 2 then 1 again would need two writes of 1; there is one.
+    check([
+      inv(0, 'write', 1), info(0, 'write', 1), inv(1, 'cas', [1, 2]), info(1, 'cas', [1, 2]),
+      inv(2, 'read', null), ok(2, 'read', 1), inv(2, 'read', null), ok(2, 'read', 2), inv(2, 'read', null), ok(2, 'read', 1),
+    ], false);
+  });
+
   test('a never-completed invoke counts as info', () => {
     check([inv(0, 'write', 1), inv(1, 'read', null), ok(1, 'read', 1)], true);
   });
