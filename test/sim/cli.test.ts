@@ -18,7 +18,7 @@ function synod(...args: string[]): { status: number | null; stdout: string; stde
 
 describe('synod sim', () => {
   test('a clean range of seeds exits 0 with a summary', () => {
-    const r = synod('--protocol', 'register', '--seeds', '1..3', '--duration', '2s', '--nodes', '3');
+    const r = synod('--protocol', 'register', '--seeds', '1..3', '--duration', '2s', '--nodes', '3', '--report', 'messages');
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /register: 3 runs \(seeds 1..3\), \d+ events/);
     assert.match(r.stdout, /simulated s per wall s/);

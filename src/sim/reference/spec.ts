@@ -76,9 +76,10 @@ const scenarios: readonly Scenario[] = [
   },
 ];
 
-/** Messages by type, and drops by reason, over every run. */
-function messageReport(): Report {
+/** Messages sent by type over every run (`synod sim --report messages`). */
+function messageReport(requested: ReadonlySet<string>): Report {
   const sent = new Map<string, number>();
+  if (!requested.has('messages')) return { types: [], observe: () => undefined, sections: () => [] };
   return {
     types: ['send'],
     observe(e) {
