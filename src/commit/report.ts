@@ -32,6 +32,11 @@ interface Totals {
   longestAtEnd: number;
   periods: number[];
   decidedWhileDown: number;
+  /** Participant-transactions in doubt when the coordinator went down. */
+  inDoubtAtOutage: number;
+  /** ... of which learned the outcome only after it came back (or never). */
+  blockedUntilReturn: number;
+  longestBlockedMs: number;
   committedMessages: number;
   committedTxs: number;
 }
@@ -56,7 +61,7 @@ export class CommitReport implements Report {
   private current: Seed | null = null;
   private readonly totals: Totals = {
     voted: 0, committed: 0, aborted: 0, inDoubtAtSafetyEnd: 0, longestAtSafetyEnd: 0, inDoubtAtEnd: 0, longestAtEnd: 0,
-    periods: [], decidedWhileDown: 0, committedMessages: 0, committedTxs: 0,
+    periods: [], decidedWhileDown: 0, inDoubtAtOutage: 0, blockedUntilReturn: 0, longestBlockedMs: 0, committedMessages: 0, committedTxs: 0,
   };
 
   constructor(private readonly names: ReadonlySet<string>) {}
@@ -103,7 +108,8 @@ export class CommitReport implements Report {
           `in doubt when the faults stopped: ${t.inDoubtAtSafetyEnd} participant-transactions (longest ${Math.round(t.longestAtSafetyEnd)} ms)`,
           `in doubt at the end of the run: ${t.inDoubtAtEnd} (longest ${Math.round(t.longestAtEnd)} ms)`,
           `in-doubt periods (yes vote to outcome): median ${Math.round(percentile(periods, 0.5))} ms, p99 ${Math.round(percentile(periods, 0.99))} ms, max ${Math.round(periods[periods.length - 1] ?? 0)} ms; ${long} of ${periods.length} lasted 1 s or more`,
-          `outcomes learned by participants while the coordinator (node 0) was down: ${t.decidedWhileDown}`,
+          `outcomes learned by participants while the coordinator (node 0) was down: ${t.decidedWhileDown} transactions`,
+          `in doubt when the coordinator went down: ${t.inDoubtAtOutage} participant-transactions; ${t.blockedUntilReturn} of them learned the outcome only after it came back or never (longest in doubt ${Math.round(t.longestBlockedMs)} ms)`,
         ],
         data: { ...t, periods: undefined, inDoubtMedianMs: percentile(periods, 0.5), inDoubtP99Ms: percentile(periods, 0.99), inDoubtMaxMs: periods[periods.length - 1] ?? 0, inDoubtOver1s: long },
       },
@@ -134,6 +140,21 @@ export class CommitReport implements Report {
     }
   }
 
+  /** Which in-doubt periods spanned a coordinator outage, and which of those outlasted it. */
+  private outages(voters: ReadonlyMap<number, number>, learned: ReadonlyMap<number, number>, down: readonly [number, number][], end: number): void {
+    const t = this.totals;
+    for (const [node, at] of voters) {
+      const when = learned.get(node) ?? end;
+      const outage = down.find(([a, b]) => at <= a && when > a && a < b);
+      if (outage === undefined) continue;
+      t.inDoubtAtOutage++;
+      if (when >= outage[1]) {
+        t.blockedUntilReturn++;
+        t.longestBlockedMs = Math.max(t.longestBlockedMs, when - at);
+      }
+    }
+  }
+
   private finish(s: Seed, end: number): void {
     const t = this.totals;
     const down = s.downSince === null ? s.coordinatorDown : [...s.coordinatorDown, [s.downSince, end] as [number, number]];
@@ -154,6 +175,7 @@ export class CommitReport implements Report {
           t.longestAtSafetyEnd = Math.max(t.longestAtSafetyEnd, safetyEnd - at);
         }
       }
+      this.outages(voters, learned, down, end);
       const times = [...learned.values()];
       if (times.some((x) => down.some(([a, b]) => x > a && x < b))) t.decidedWhileDown++;
     }

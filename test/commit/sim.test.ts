@@ -29,6 +29,9 @@ describe('scenario coordinator-crash-after-votes', () => {
     assert.equal(result.counts['crash'], 1);
     assert.ok((report['inDoubtMaxMs'] as number) >= 2900, `longest in doubt ${String(report['inDoubtMaxMs'])} ms`);
     assert.equal(report['decidedWhileDown'], 0);
+    // All four participants of the struck transaction were in doubt when it went down, and stayed so until it came back.
+    assert.ok((report['blockedUntilReturn'] as number) >= 4);
+    assert.equal(report['blockedUntilReturn'], report['inDoubtAtOutage']);
   });
 
   test('Paxos Commit (F = 1): the RMs decide without the TM', () => {
@@ -37,6 +40,8 @@ describe('scenario coordinator-crash-after-votes', () => {
     assert.equal(result.counts['crash'], 1);
     assert.ok((report['inDoubtMaxMs'] as number) < 1000, `longest in doubt ${String(report['inDoubtMaxMs'])} ms`);
     assert.ok((report['decidedWhileDown'] as number) >= 1);
+    assert.ok((report['inDoubtAtOutage'] as number) >= 4);
+    assert.equal(report['blockedUntilReturn'], 0);
     assert.ok((result.counts['event:take-over'] ?? 0) >= 1);
   });
 
@@ -44,6 +49,7 @@ describe('scenario coordinator-crash-after-votes', () => {
     const { result, report } = run(threePhaseCommit, 1, { scenarioName: 'coordinator-crash-after-votes' } as Partial<RunConfig>);
     assert.equal(result.violation, null);
     assert.ok((report['decidedWhileDown'] as number) >= 1);
+    assert.equal(report['blockedUntilReturn'], 0);
     assert.ok((result.counts['event:termination-leader'] ?? 0) >= 1);
   });
 });
