@@ -1,5 +1,5 @@
 // Key-value state machine figures: applied puts per second (8-byte keys,
-// 256-byte values, with and without the hash chain), cas txns per second,
+// 256-byte values, with and without the hash chain, with client sessions), cas txns per second,
 // single-key and 100-key range reads per second, and the cost of a snapshot
 // of 100,000 keys (build, MessagePack encode/decode, JSON text encode, restore).
 // Prints figures and one JSON line.
@@ -41,7 +41,8 @@ function ms(f: () => void): number {
 }
 
 const withChain = filled(true);
-const putsPerSec = rate((i) => withChain.sm.apply(withChain.next(), { client: ClientId('c'), seq: i + 1, op: { type: 'put', key: keyOf(i), value } }));
+const putsPerSec = rate((i) => withChain.sm.apply(withChain.next(), { client: ClientId('c'), seq: 0, op: { type: 'put', key: keyOf(i), value } }));
+const putsSessionPerSec = rate((i) => withChain.sm.apply(withChain.next(), { client: ClientId(`c${i % 1000}`), seq: i + 1, op: { type: 'put', key: keyOf(i), value } }));
 const plain = filled(false);
 const putsNoChainPerSec = rate((i) => plain.sm.apply(plain.next(), { client: ClientId('c'), seq: 0, op: { type: 'put', key: keyOf(i), value } }));
 const casPerSec = rate((i) => {
@@ -65,6 +66,7 @@ const restoreMs = ms(() => new KvStateMachine().restore(snap));
 const figures = {
   putsPerSec,
   putsNoChainPerSec,
+  putsSessionPerSec,
   casPerSec,
   getsPerSec,
   scans100PerSec: scansPerSec,
@@ -77,7 +79,7 @@ const figures = {
   textMiB: Math.round((text.length / 2 ** 20) * 10) / 10,
   restoreMs,
 };
-console.log(`applied puts (8 B keys, 256 B values, ${KEYS} keys): ${putsPerSec}/s with the hash chain, ${putsNoChainPerSec}/s without`);
+console.log(`applied puts (8 B keys, 256 B values, ${KEYS} keys): ${putsPerSec}/s with the hash chain, ${putsNoChainPerSec}/s without, ${putsSessionPerSec}/s with chain and sessions (1000 clients)`);
 console.log(`cas txns: ${casPerSec}/s; single-key reads: ${getsPerSec}/s; 100-key ranges: ${scansPerSec}/s`);
 console.log(`snapshot of ${snap.versions.length} keys: build ${snapshotMs} ms, MessagePack ${figures.encodedMiB} MiB encode ${encodeMs} ms decode ${decodeMs} ms, text ${figures.textMiB} MiB encode ${textEncodeMs} ms, restore ${restoreMs} ms`);
 console.log(JSON.stringify({ bench: 'kv', ...figures }));

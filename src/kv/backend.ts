@@ -39,6 +39,17 @@ export interface SessionRecord {
   readonly results: readonly (readonly [seq: number, result: KvResult])[];
 }
 
+/** What one applied entry changed in one session: O(1) to write, whatever the session holds. */
+export interface SessionUpdate {
+  readonly client: ClientId;
+  readonly lastUsed: number;
+  readonly floor: number;
+  /** The result saved by this entry, if any. */
+  readonly saved?: readonly [seq: number, result: KvResult];
+  /** Results dropped by this entry (over the per-session bound). */
+  readonly dropped: readonly number[];
+}
+
 export interface KvMeta {
   /** The last log index applied. */
   readonly appliedIndex: number;
@@ -57,9 +68,9 @@ export interface KvBatch {
   readonly put: readonly StoredVersion[];
   /** Versions dropped by a compaction. */
   readonly remove: readonly Revision[];
-  /** Sessions created or changed (whole records). */
-  readonly sessions: readonly SessionRecord[];
-  /** Sessions evicted from the table. */
+  /** Sessions created or changed (a new session is one whose client the backend does not hold). */
+  readonly sessions: readonly SessionUpdate[];
+  /** Sessions evicted from the table, with all their results. */
   readonly evicted: readonly ClientId[];
   /** Leases granted. */
   readonly leases?: readonly LeaseRecord[];
@@ -94,7 +105,7 @@ export const EMPTY_META: KvMeta = { appliedIndex: 0, revision: 1, compactRevisio
 export interface KvBackend {
   /** The version stored at `rev`, if retained. */
   get(rev: Revision): StoredVersion | undefined;
-  /** Atomically: add `put`, drop `remove`, upsert `sessions`, drop `evicted`, set `meta`. */
+  /** Atomically: add `put`, drop `remove`, drop `evicted`, apply `sessions`, set `meta`. */
   apply(batch: KvBatch): void;
   /** The whole state, to rebuild the in-memory index on start. */
   load(): KvState;
@@ -106,7 +117,7 @@ export interface KvBackend {
 export class MemoryBackend implements KvBackend {
   /** Versions by main revision, then by sub-revision; `live` counts the retained ones. */
   private versions = new Map<number, { live: number; readonly items: (StoredVersion | undefined)[] }>();
-  private sessions = new Map<ClientId, SessionRecord>();
+  private sessions = new Map<ClientId, { lastUsed: number; floor: number; readonly results: Map<number, KvResult> }>();
   private leases = new Map<number, LeaseRecord>();
   private meta: KvMeta = EMPTY_META;
 
@@ -131,8 +142,15 @@ export class MemoryBackend implements KvBackend {
   apply(batch: KvBatch): void {
     for (const v of batch.put) this.add(v);
     for (const r of batch.remove) this.drop(r);
-    for (const s of batch.sessions) this.sessions.set(s.client, s);
     for (const c of batch.evicted) this.sessions.delete(c);
+    for (const u of batch.sessions) {
+      let s = this.sessions.get(u.client);
+      if (s === undefined) this.sessions.set(u.client, (s = { lastUsed: u.lastUsed, floor: u.floor, results: new Map() }));
+      s.lastUsed = u.lastUsed;
+      s.floor = u.floor;
+      if (u.saved !== undefined) s.results.set(u.saved[0], u.saved[1]);
+      for (const seq of u.dropped) s.results.delete(seq);
+    }
     for (const l of batch.leases ?? []) this.leases.set(l.id, l);
     for (const id of batch.revokedLeases ?? []) this.leases.delete(id);
     this.meta = batch.meta;
@@ -143,7 +161,9 @@ export class MemoryBackend implements KvBackend {
     const mains = [...this.versions.keys()].sort((a, b) => a - b);
     for (const m of mains) for (const v of this.versions.get(m)?.items ?? []) if (v !== undefined) versions.push(v);
     // Sessions by recency and leases by id, so that equal states load (and snapshot) identically.
-    const sessions = [...this.sessions.values()].sort((a, b) => a.lastUsed - b.lastUsed || (a.client < b.client ? -1 : a.client > b.client ? 1 : 0));
+    const sessions: SessionRecord[] = [...this.sessions]
+      .map(([client, s]) => ({ client, lastUsed: s.lastUsed, floor: s.floor, results: [...s.results] }))
+      .sort((a, b) => a.lastUsed - b.lastUsed || (a.client < b.client ? -1 : a.client > b.client ? 1 : 0));
     const leases = [...this.leases.values()].sort((a, b) => a.id - b.id);
     return { meta: this.meta, versions, sessions, leases };
   }
@@ -151,7 +171,7 @@ export class MemoryBackend implements KvBackend {
   reset(state: KvState): void {
     this.versions = new Map();
     for (const v of state.versions) this.add(v);
-    this.sessions = new Map(state.sessions.map((s) => [s.client, s]));
+    this.sessions = new Map(state.sessions.map((s) => [s.client, { lastUsed: s.lastUsed, floor: s.floor, results: new Map(s.results) }]));
     this.leases = new Map((state.leases ?? []).map((l) => [l.id, l]));
     this.meta = state.meta;
   }

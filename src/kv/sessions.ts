@@ -14,7 +14,7 @@
 
 import { assert } from '../core/assert.js';
 import type { ClientId } from '../core/ids.js';
-import type { SessionRecord } from './backend.js';
+import type { SessionRecord, SessionUpdate } from './backend.js';
 import type { KvResult } from './command.js';
 
 export interface SessionLimits {
@@ -36,7 +36,7 @@ export type SessionLookup =
   | { readonly kind: 'new' };
 
 export interface SessionChange {
-  readonly upsert: SessionRecord;
+  readonly update: SessionUpdate;
   readonly evicted: readonly ClientId[];
 }
 
@@ -65,7 +65,7 @@ export class SessionTable {
     const s = this.table.get(client);
     if (s === undefined) return null;
     this.use(client, s, index);
-    return { upsert: record(client, s), evicted: [] };
+    return { update: { client, lastUsed: s.lastUsed, floor: s.floor, dropped: [] }, evicted: [] };
   }
 
   /** Saves the result of (client, seq), applied at log `index`. */
@@ -78,12 +78,14 @@ export class SessionTable {
     }
     this.use(client, s, index);
     s.results.set(seq, result);
+    const dropped: number[] = [];
     if (s.results.size > this.limits.maxResultsPerSession) {
       const lowest = Math.min(...s.results.keys());
       s.results.delete(lowest);
       s.floor = Math.max(s.floor, lowest);
+      dropped.push(lowest);
     }
-    return { upsert: record(client, s), evicted };
+    return { update: { client, lastUsed: s.lastUsed, floor: s.floor, saved: [seq, result], dropped }, evicted };
   }
 
   private use(client: ClientId, s: Session, index: number): void {

@@ -206,7 +206,7 @@ export class KvStateMachine {
       meta: this.meta(),
       put,
       remove: out.removed,
-      sessions: change ? [change.upsert] : [],
+      sessions: change ? [change.update] : [],
       evicted: change ? change.evicted : [],
       leases: out.granted,
       revokedLeases: out.revoked,

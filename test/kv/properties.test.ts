@@ -41,6 +41,20 @@ describe('sessions under random retries', () => {
         });
         assert.equal(withDups.revision, once.revision);
         assert.deepEqual(withDups.range(ALL), once.range(ALL));
+        // The backend's sessions, built from per-entry updates, equal the table's.
+        assert.deepEqual(withDups.snapshot().sessions, withDups.sessionRecords());
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test('with small bounds (evictions, dropped results) the backend keeps exactly the session table', () => {
+    fc.assert(
+      fc.property(fc.array(cmd, { maxLength: 60, size: 'large' }), (cmds) => {
+        const sm = new KvStateMachine({ sessions: { maxSessions: 3, maxResultsPerSession: 2 } });
+        cmds.forEach((c, i) => sm.apply(LogIndex(i + 1), { client: ClientId(String(c.client)), seq: c.seq, op: { type: 'put', key: b(c.key), value: b('') } }));
+        assert.deepEqual(sm.snapshot().sessions, sm.sessionRecords());
+        assert.ok(sm.sessionCount <= 3);
       }),
       { numRuns: 200 },
     );
