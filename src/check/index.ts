@@ -11,3 +11,4 @@ export {
   type CheckOptions,
   type CheckStats,
 } from './linearizability.js';
+export { generateRegisterHistory, type GenerateOptions } from './generate.js';

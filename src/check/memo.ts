@@ -27,7 +27,8 @@ export class ConfigurationMemo {
     this.maxWords = Math.max(1024, maxWords);
     let cap = 16;
     while (cap < 2 * expectedEntries && cap < 1024) cap *= 2;
-    this.slots = new Int32Array(cap);
+    // Each slot holds (entry + 1, second hash), side by side: one cache line per probe.
+    this.slots = new Int32Array(2 * cap);
     this.mask = cap - 1;
     this.hashA = new Int32Array(cap / 2);
     this.hashB = new Int32Array(cap / 2);
@@ -47,19 +48,20 @@ export class ConfigurationMemo {
     const mixB = (hb ^ Math.imul(state + 1, 0x85ebca6b)) | 0;
     let s = mixA & this.mask;
     for (;;) {
-      const e = this.slots[s] as number;
+      const e = this.slots[2 * s] as number;
       if (e === 0) break;
       const i = e - 1;
-      if (this.hashB[i] === mixB && this.hashA[i] === mixA && this.states[i] === state && this.same(i, key, len)) return false;
+      if (this.slots[2 * s + 1] === mixB && this.hashA[i] === mixA && this.states[i] === state && this.same(i, key, len)) return false;
       s = (s + 1) & this.mask;
     }
     const idx = this.count++;
     if (idx >= this.states.length) {
       this.grow();
       s = mixA & this.mask;
-      while (this.slots[s] !== 0) s = (s + 1) & this.mask;
+      while (this.slots[2 * s] !== 0) s = (s + 1) & this.mask;
     }
-    this.slots[s] = idx + 1;
+    this.slots[2 * s] = idx + 1;
+    this.slots[2 * s + 1] = mixB;
     this.hashA[idx] = mixA;
     this.hashB[idx] = mixB;
     this.states[idx] = state;
@@ -100,12 +102,13 @@ export class ConfigurationMemo {
     this.states = widen(this.states, (n) => new Int32Array(n));
     this.lengths = widen(this.lengths, (n) => new Int32Array(n));
     this.offsets = widen(this.offsets, (n) => new Float64Array(n));
-    this.slots = new Int32Array(entries * 2);
+    this.slots = new Int32Array(entries * 4);
     this.mask = entries * 2 - 1;
     for (let i = 0; i < this.count - 1; i++) {
       let s = (this.hashA[i] as number) & this.mask;
-      while (this.slots[s] !== 0) s = (s + 1) & this.mask;
-      this.slots[s] = i + 1;
+      while (this.slots[2 * s] !== 0) s = (s + 1) & this.mask;
+      this.slots[2 * s] = i + 1;
+      this.slots[2 * s + 1] = this.hashB[i] as number;
     }
   }
 }

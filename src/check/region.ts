@@ -14,6 +14,9 @@ export class CandidateRegion {
   private readonly classAt: Int32Array;
   private readonly classFirst: Int32Array;
   private readonly infoCas: Int32Array;
+  /** Per value: the first ok read candidate of it (valid where readAt equals the stamp). */
+  private readonly readAt: Int32Array;
+  private readonly readOp: Int32Array;
   private stamp = 0;
 
   constructor(private readonly p: PreparedKey) {
@@ -30,6 +33,8 @@ export class CandidateRegion {
     this.classAt = new Int32Array(classes.size);
     this.classFirst = new Int32Array(classes.size);
     this.infoCas = new Int32Array(p.n);
+    this.readAt = new Int32Array(p.values.length);
+    this.readOp = new Int32Array(p.values.length);
   }
 
   /** Recomputes for the list as it is now, under a new stamp (never 0). */
@@ -44,6 +49,10 @@ export class CandidateRegion {
         continue;
       }
       if (p.kind[o] !== WRITE) this.usefulAt[p.a[o] as number] = stamp;
+      if (p.kind[o] === READ && this.readAt[p.a[o] as number] !== stamp) {
+        this.readAt[p.a[o] as number] = stamp;
+        this.readOp[p.a[o] as number] = o;
+      }
       const c = this.okClass[o] as number;
       if (c >= 0 && (this.classAt[c] !== stamp || (p.ret[o] as number) < (p.ret[this.classFirst[c] as number] as number))) {
         this.classAt[c] = stamp;
@@ -65,6 +74,11 @@ export class CandidateRegion {
 
   get analyzedAt(): number {
     return this.stamp;
+  }
+
+  /** The first candidate read that returned `value`, or -1. */
+  readOf(value: number): number {
+    return this.readAt[value] === this.stamp ? (this.readOp[value] as number) : -1;
   }
 
   /** Whether a run of candidate info cas can lead from `value` to an ok candidate that observes it. */

@@ -348,13 +348,8 @@ class KeySearch {
    * without branching, and a dead end after it is a dead end here.
    */
   private matchingRead(): number {
-    const { next, head } = this.list;
-    const v = this.state >> 1;
-    for (let e = next[head] as number; e >= 0 && (e & 1) === 0; e = next[e] as number) {
-      const o = e >> 1;
-      if (this.p.kind[o] === READ && this.p.a[o] === v) return o;
-    }
-    return -1;
+    if (this.region.analyzedAt !== this.scan) this.region.analyze(this.list, this.scan);
+    return this.region.readOf(this.state >> 1);
   }
 
   /** Pops to the last configuration with alternatives left; its next entry to try, or ILLEGAL. */
