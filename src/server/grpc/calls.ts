@@ -35,6 +35,9 @@ export function respondTrailersOnly(stream: ServerHttp2Stream, code: GrpcStatusC
   if (stream.headersSent || stream.destroyed) return;
   stream.respond({ ...RESPONSE_HEADERS, ...extra, 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(message) },
     { endStream: true });
+  // Whatever the client still sends is read and dropped, so that HTTP/2 flow
+  // control never leaves the stream (and the client) stuck half-open.
+  stream.resume();
 }
 
 function onWantTrailers(this: StreamWithCall): void {
