@@ -47,6 +47,7 @@ export const multiPaxosKv = kvProtocolSpec({
   invariants: () => [],
 });
 
+/** More seeds and faults: KV_SIM_SEEDS=25 KV_SIM_FAULTS=loss,dup,delay,partition,crash,pause,torn-write,slow-disk */
 const SEEDS = Number(process.env['KV_SIM_SEEDS'] ?? 3);
 
 function runMany(spec: AnySpec): void {
@@ -56,7 +57,7 @@ function runMany(spec: AnySpec): void {
       seed,
       nodes: 3,
       durationMs: 3_000,
-      faults: parseFaults('loss,dup,delay,partition,crash'),
+      faults: parseFaults(process.env['KV_SIM_FAULTS'] ?? 'loss,dup,delay,partition,crash'),
       mutants: new Set(),
       options: { snapshotEveryEntries: 20 },
     });
