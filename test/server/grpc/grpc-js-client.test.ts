@@ -7,7 +7,8 @@ import * as grpc from '@grpc/grpc-js';
 import { FakeKv } from './fake-kv.js';
 import { client, grpcError, startServer, unary, type DynClient, type Running } from './helpers.js';
 import {
-  GrpcError, GrpcStatus, type CallContext, type ServerStreamCall, type SnapshotResponse,
+  GrpcError, GrpcStatus, type BidiCall, type CallContext, type LeaseKeepAliveRequest, type LeaseKeepAliveResponse,
+  type ServerStreamCall, type SnapshotResponse,
 } from '../../../src/server/grpc/index.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
@@ -244,6 +245,28 @@ describe('streams over @grpc/grpc-js', () => {
     assert.equal((await status).code, grpc.status.OK);
     w.close();
     kv.close();
+    await run.server.close();
+  });
+
+  test('LeaseKeepAlive: a handler that reads late loses nothing (queue bounded, stream paused, order kept)', async () => {
+    const run = await startServer({
+      leaseKeepAlive: async (call: BidiCall<LeaseKeepAliveRequest, LeaseKeepAliveResponse>) => {
+        await new Promise((r) => setTimeout(r, 200));
+        for await (const req of call.requests) {
+          call.write({ ID: req.ID, TTL: 10 });
+        }
+      },
+    }, { maxQueuedRequests: 8 });
+    const l = client('Lease', run.address);
+    const stream = l['LeaseKeepAlive']?.call(l) as grpc.ClientDuplexStream<object, { ID: string }>;
+    const ids: string[] = [];
+    stream.on('data', (d: { ID: string }) => ids.push(d.ID));
+    for (let i = 1; i <= 500; i++) stream.write({ ID: i });
+    stream.end();
+    const status = await new Promise<grpc.StatusObject>((resolve) => stream.on('status', resolve));
+    assert.equal(status.code, grpc.status.OK);
+    assert.deepEqual(ids, Array.from({ length: 500 }, (_, i) => String(i + 1)));
+    l.close();
     await run.server.close();
   });
 
