@@ -5,7 +5,7 @@ import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { performance } from 'node:perf_hooks';
 import type { CallContext } from './handlers.js';
 import type { MethodEntry } from './method-table.js';
-import { GrpcError, GrpcStatus, encodeGrpcMessage, type GrpcStatusCode } from './status.js';
+import { GrpcError, GrpcStatus, encodeGrpcMessage, safeTrailers, type GrpcStatusCode } from './status.js';
 import { FRAME_HEADER_BYTES, frameMessage } from './framing.js';
 
 /** Limits one server applies to every call. */
@@ -125,7 +125,7 @@ export abstract class BaseCall implements CallContext {
 
   /** Ends the call with whatever a handler threw. */
   fail(err: unknown): void {
-    if (err instanceof GrpcError) this.finish(err.code, err.message, err.trailers);
+    if (err instanceof GrpcError) this.finish(err.code, err.message, safeTrailers(err.trailers));
     else this.finish(GrpcStatus.UNKNOWN, err instanceof Error ? err.message : String(err));
   }
 

@@ -84,3 +84,20 @@ export function decodeGrpcMessage(value: string): string {
   }
   return Buffer.from(bytes).toString('utf8');
 }
+
+/**
+ * The custom trailers of a GrpcError that may go on the wire: lower-case
+ * token names that are not reserved (":" pseudo-headers, "grpc-"), with
+ * printable-ASCII values. Anything else is dropped here rather than left to
+ * make node:http2 throw while the call ends.
+ */
+export function safeTrailers(extra: Readonly<Record<string, string>> | undefined): Record<string, string> | undefined {
+  if (extra === undefined) return undefined;
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(extra)) {
+    if (!/^[a-z0-9][a-z0-9_.-]*$/.test(name) || name.startsWith('grpc-') || typeof value !== 'string') continue;
+    if (!/^[\x20-\x7e]*$/.test(value)) continue;
+    out[name] = value;
+  }
+  return out;
+}

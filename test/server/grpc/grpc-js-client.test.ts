@@ -103,7 +103,9 @@ describe('errors over @grpc/grpc-js', () => {
   before(async () => {
     fake.slowMs = 5000;
     const handlers = Object.assign(fake, {
-      hash: (): never => { throw new GrpcError(GrpcStatus.FAILED_PRECONDITION, 'kaputt: 100% sûr'); },
+      hash: (): never => {
+        throw new GrpcError(GrpcStatus.FAILED_PRECONDITION, 'kaputt: 100% sûr', { 'x-leader': 'm2', 'x-bad': 'ü' });
+      },
       hashKV: (): never => { throw new Error('plain failure'); },
       defragment: (_r: object, ctx: CallContext) => { lastCtx = ctx; return {}; },
     });
@@ -174,6 +176,8 @@ describe('errors over @grpc/grpc-js', () => {
     m.close();
     assert.equal(err.code, grpc.status.FAILED_PRECONDITION);
     assert.equal(err.details, 'kaputt: 100% sûr');
+    assert.deepEqual(err.metadata.get('x-leader'), ['m2']);
+    assert.deepEqual(err.metadata.get('x-bad'), []);
     assert.equal(plain.code, grpc.status.UNKNOWN);
     assert.equal(plain.details, 'plain failure');
   });

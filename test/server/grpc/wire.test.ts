@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FrameDecoder, frameMessage, type FrameSink } from '../../../src/server/grpc/framing.js';
 import { parseGrpcTimeoutMs } from '../../../src/server/grpc/deadline.js';
-import { decodeGrpcMessage, encodeGrpcMessage } from '../../../src/server/grpc/status.js';
+import { decodeGrpcMessage, encodeGrpcMessage, safeTrailers } from '../../../src/server/grpc/status.js';
 import { buildMethodTable, unknownMethodMessage } from '../../../src/server/grpc/method-table.js';
 import {
   ETCD_METHODS, GrpcError, GrpcStatus, int64ToBigInt, int64ToNumber, loadEtcdRoot, longFromBigInt, longToBigInt,
@@ -73,6 +73,14 @@ describe('grpc-message percent-encoding', () => {
     const enc = encodeGrpcMessage(msg);
     assert.equal(enc, '100%25 s%C3%BBr%0Anext %F0%9F%94%91');
     assert.equal(decodeGrpcMessage(enc), msg);
+  });
+});
+
+describe('custom trailers', () => {
+  test('only lower-case, unreserved names with printable-ASCII values go on the wire', () => {
+    assert.deepEqual(safeTrailers({ 'x-leader': '3', 'grpc-status': '0', ':path': '/', 'Upper': 'a', 'x-bad': 'ü\n', 'x.ok_1': 'v' }),
+      { 'x-leader': '3', 'x.ok_1': 'v' });
+    assert.equal(safeTrailers(undefined), undefined);
   });
 });
 
