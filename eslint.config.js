@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
-const PURE = ['core', 'raft', 'paxos', 'commit', 'kv', 'sim', 'check'];
+const PURE = ['core', 'raft', 'paxos', 'commit', 'kv', 'rsm', 'sim', 'check'];
 
 const NODE_BUILTINS = [
   'assert', 'buffer', 'child_process', 'cluster', 'crypto', 'dgram', 'dns', 'events', 'fs',

@@ -12,7 +12,7 @@ async function problems(path: string, code: string): Promise<string[]> {
 }
 
 describe('pure folders', () => {
-  for (const folder of ['core', 'raft', 'paxos', 'commit', 'kv', 'sim', 'check']) {
+  for (const folder of ['core', 'raft', 'paxos', 'commit', 'kv', 'rsm', 'sim', 'check']) {
     test(`src/${folder} refuses node:*, clocks, timers and Math.random`, async () => {
       const found = await problems(`src/${folder}/probe.ts`, [
         "import { readFileSync } from 'node:fs';",

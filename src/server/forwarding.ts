@@ -1,35 +1,48 @@
 // Frames between members: protocol messages, and client requests that a
 // follower forwards to the leader (with the leader's reply coming back).
-// Members also tell each other their client URLs, for MemberList.
 
 import type { NodeId } from '../core/ids.js';
-import type { KvReply, KvRequest } from '../kv/api.js';
 import type { Transport } from '../net/transport.js';
 
-export type PeerFrame<M> =
+export type PeerFrame<M, Req, Reply> =
   | { readonly type: 'protocol'; readonly msg: M }
-  | { readonly type: 'forward'; readonly id: number; readonly req: KvRequest; readonly timeoutMs: number }
-  | { readonly type: 'forward-reply'; readonly id: number; readonly reply: KvReply | { readonly ok: false; readonly error: 'failed'; readonly message: string } }
-  | { readonly type: 'member-info'; readonly name: string; readonly clientUrls: readonly string[] };
+  | { readonly type: 'forward'; readonly id: number; readonly req: Req; readonly timeoutMs: number }
+  | { readonly type: 'forward-reply'; readonly id: number; readonly reply: Reply | ForwardFailure };
 
-export class ForwardError extends Error {
-  override readonly name = 'ForwardError';
+/** The leader could not take a forwarded request at all (stopping, overloaded, timed out). */
+export interface ForwardFailure {
+  readonly ok: false;
+  readonly error: 'failed';
+  readonly message: string;
 }
 
-interface Waiting {
-  resolve(r: KvReply): void;
+export class ForwardError extends Error {
+  override readonly name: string = 'ForwardError';
+}
+
+/** Nothing was sent: there is no connection to that member now (it may be down). Safe to retry. */
+export class NotConnectedError extends ForwardError {
+  override readonly name = 'NotConnectedError';
+}
+
+interface Waiting<Reply> {
+  resolve(r: Reply): void;
   reject(e: Error): void;
   timer: NodeJS.Timeout;
 }
 
 /** Sends requests to another member and matches the replies that come back. */
-export class Forwarder<M> {
+export class Forwarder<M, Req, Reply, X = never> {
   private nextId = 1;
-  private readonly waiting = new Map<number, Waiting>();
+  private readonly waiting = new Map<number, Waiting<Reply>>();
 
-  constructor(private readonly transport: Transport<PeerFrame<M>>, private readonly maxWaiting = 50_000) {}
+  constructor(private readonly transport: Transport<PeerFrame<M, Req, Reply> | X>, private readonly maxWaiting = 50_000) {}
 
-  forward(to: NodeId, req: KvRequest, timeoutMs: number): Promise<KvReply> {
+  forward(to: NodeId, req: Req, timeoutMs: number): Promise<Reply> {
+    // A leader we hold no connection to is probably gone: sending would only queue the request.
+    if (this.transport.stats().peers.find((p) => p.peer === to)?.connected !== true) {
+      return Promise.reject(new NotConnectedError(`no connection to the leader ${to.toString(16)}`));
+    }
     if (this.waiting.size >= this.maxWaiting) return Promise.reject(new ForwardError('too many requests forwarded to the leader; retry later'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -48,13 +61,13 @@ export class Forwarder<M> {
     });
   }
 
-  settle(id: number, reply: PeerFrame<M> & { type: 'forward-reply' }): void {
-    const w = this.waiting.get(id);
+  settle(frame: PeerFrame<M, Req, Reply> & { type: 'forward-reply' }): void {
+    const w = this.waiting.get(frame.id);
     if (w === undefined) return;
-    this.waiting.delete(id);
+    this.waiting.delete(frame.id);
     clearTimeout(w.timer);
-    if (reply.reply.ok === false && reply.reply.error === 'failed') w.reject(new ForwardError(`the leader failed the request: ${reply.reply.message}`));
-    else w.resolve(reply.reply as KvReply);
+    if (isFailure(frame.reply)) w.reject(new ForwardError(`the leader failed the request: ${frame.reply.message}`));
+    else w.resolve(frame.reply);
   }
 
   stop(): void {
@@ -63,5 +76,40 @@ export class Forwarder<M> {
       w.reject(new ForwardError('the member is stopping'));
     }
     this.waiting.clear();
+  }
+}
+
+function isFailure(r: unknown): r is ForwardFailure {
+  return typeof r === 'object' && r !== null && (r as { ok?: unknown }).ok === false && (r as { error?: unknown }).error === 'failed';
+}
+
+/** Serves the frames a member receives: protocol messages to the host, forwarded requests through it. */
+export function servePeerFrames<M, Req, Reply, X extends { readonly type: string } = never>(
+  transport: Transport<PeerFrame<M, Req, Reply> | X>,
+  forwarder: Forwarder<M, Req, Reply, X>,
+  host: { deliver(from: NodeId, msg: M): void; request(req: Req, timeoutMs: number): Promise<Reply> },
+  other?: (from: NodeId, frame: X) => void,
+): void {
+  transport.onMessage((from, f) => {
+    const frame = f as PeerFrame<M, Req, Reply>;
+    switch (frame.type) {
+      case 'protocol': return host.deliver(from, frame.msg);
+      case 'forward':
+        host.request(frame.req, frame.timeoutMs).then(
+          (reply) => sendQuietly(transport, from, { type: 'forward-reply', id: frame.id, reply }),
+          (err: Error) => sendQuietly(transport, from, { type: 'forward-reply', id: frame.id, reply: { ok: false, error: 'failed', message: err.message } }),
+        );
+        return;
+      case 'forward-reply': return forwarder.settle(frame);
+      default: return other?.(from, f as X);
+    }
+  });
+}
+
+function sendQuietly<F>(transport: Transport<F>, to: NodeId, frame: F): void {
+  try {
+    transport.send(to, frame);
+  } catch {
+    // The peer left: the forwarding member times out and answers its client.
   }
 }

@@ -10,7 +10,9 @@ import type { Logger } from 'pino';
 import { ClientId, type NodeId } from '../core/ids.js';
 import type { ProtocolEvent } from '../core/replicated-log.js';
 import type { KvOp, KvReply, KvRequest } from '../kv/api.js';
-import type { KvResult } from '../kv/command.js';
+import type { KvCommand, KvResult } from '../kv/command.js';
+import type { KvSnapshot } from '../kv/snapshot.js';
+import { kvCommandBytes, kvSnapshotTextCodec } from '../kv/codec.js';
 import { KvNode } from '../kv/adapter.js';
 import { TcpTransport } from '../net/tcp-transport.js';
 import { DurableLog } from '../storage/durable-log.js';
@@ -18,7 +20,7 @@ import { Wal } from '../storage/wal.js';
 import { RecordTooLargeError } from '../storage/errors.js';
 import type { MemberConfig } from './config.js';
 import { bindProtocol, type Membership } from './protocols.js';
-import { Forwarder, type PeerFrame } from './forwarding.js';
+import { Forwarder, NotConnectedError, servePeerFrames, type PeerFrame } from './forwarding.js';
 import { NodeHost } from './host.js';
 import { Metrics, serveMetrics } from './metrics.js';
 import { EtcdGrpcServer } from './grpc/index.js';
@@ -29,6 +31,9 @@ import { etcdHandlers } from './kv-service.js';
 // The member is written against the ReplicatedLog interface: W and M stay opaque here.
 type W = unknown;
 type M = { readonly type: string };
+/** Peer frames of the key-value server: the generic ones and the members' client URLs. */
+type MemberInfo = { readonly type: 'member-info'; readonly name: string; readonly clientUrls: readonly string[] };
+type Frame = PeerFrame<M, KvRequest, KvReply> | MemberInfo;
 
 export interface MemberOptions {
   /** Apply entries to a snapshot and compact the log every this many entries. */
@@ -67,7 +72,10 @@ async function openStorage(cfg: MemberConfig, logger: Logger): Promise<{ durable
 
 export async function startMember(cfg: MemberConfig, logger: Logger, opts: MemberOptions = {}): Promise<RunningMember> {
   const { durable, recovered } = await openStorage(cfg, logger);
-  const binding = bindProtocol(cfg, recovered);
+  const binding = bindProtocol<KvCommand, KvSnapshot>({
+    protocol: cfg.protocol, id: cfg.memberId, members: [...cfg.members.keys()], electionTicks: cfg.electionTicks,
+    commandBytes: kvCommandBytes, snapshotCodec: kvSnapshotTextCodec,
+  }, recovered);
   const { fold } = binding;
   const log = binding.log;
   const nodeOpts = { snapshotEveryEntries: opts.snapshotEveryEntries ?? 10_000 };
@@ -77,10 +85,10 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
   const metrics = new Metrics();
   const peers = new Map<NodeId, { host: string; port: number }>();
   for (const [id, m] of cfg.members) if (id !== cfg.memberId) peers.set(id, urlHostPort(m.peerUrls[0] as URL));
-  const transport = new TcpTransport<PeerFrame<M>>({
+  const transport = new TcpTransport<Frame>({
     id: cfg.memberId, clusterId: cfg.clusterId.toString(16), listen: urlHostPort(cfg.listenPeerUrls[0] as URL), peers, logger: logger.child({ part: 'net' }),
   });
-  const forwarder = new Forwarder<M>(transport);
+  const forwarder = new Forwarder<M, KvRequest, KvReply, MemberInfo>(transport);
   let leader: NodeId | null = null;
   const onEvent = (e: ProtocolEvent): void => {
     const status = log.status();
@@ -128,18 +136,8 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
   };
 
   const clientUrlsById = new Map<NodeId, readonly string[]>([[cfg.memberId, cfg.advertiseClientUrls.map((u) => u.origin)]]);
-  transport.onMessage((from, frame) => {
-    switch (frame.type) {
-      case 'protocol': host.deliver(from, frame.msg); break;
-      case 'forward':
-        host.request(frame.req, frame.timeoutMs).then(
-          (reply) => transport.send(from, { type: 'forward-reply', id: frame.id, reply }),
-          (err: Error) => transport.send(from, { type: 'forward-reply', id: frame.id, reply: { ok: false, error: 'failed', message: err.message } }),
-        );
-        break;
-      case 'forward-reply': forwarder.settle(frame.id, frame); break;
-      case 'member-info': clientUrlsById.set(from, frame.clientUrls); break;
-    }
+  servePeerFrames(transport, forwarder, host, (from, frame) => {
+    if (frame.type === 'member-info') clientUrlsById.set(from, frame.clientUrls);
   });
   await transport.start();
   const announce = (): void => {
@@ -167,7 +165,11 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
         if (left <= 0) throw new GrpcError(GrpcStatus.UNAVAILABLE, 'etcdserver: no leader');
         let reply = await host.request(req, left);
         if (!reply.ok && reply.error === 'not-leader' && reply.leader !== null && reply.leader !== cfg.memberId) {
-          reply = await forwarder.forward(reply.leader, req, left);
+          try {
+            reply = await forwarder.forward(reply.leader, req, left);
+          } catch (err) {
+            if (!(err instanceof NotConnectedError)) throw err;
+          }
         }
         if (reply.ok || reply.error !== 'not-leader') return resultOf(reply);
         await new Promise((r) => setTimeout(r, cfg.tickMs));

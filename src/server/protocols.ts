@@ -6,13 +6,11 @@ import { randomInt } from 'node:crypto';
 import type { NodeId } from '../core/ids.js';
 import { Prng } from '../core/prng.js';
 import type { Message } from '../core/replicated-log.js';
-import type { KvLog } from '../kv/adapter.js';
-import type { KvCommand } from '../kv/command.js';
-import type { KvSnapshot } from '../kv/snapshot.js';
-import { kvCommandBytes, kvSnapshotTextCodec } from '../kv/codec.js';
+import type { ReplicatedLog } from '../core/replicated-log.js';
 import { RaftNode } from '../raft/node.js';
 import { MultiPaxos } from '../paxos/multi/multipaxos.js';
-import type { MemberConfig } from './config.js';
+import type { ProtocolName } from './config.js';
+import type { SnapshotCodec } from '../raft/options.js';
 import { MultiPaxosFold, RaftFold, type DurableFold } from './durable-fold.js';
 
 export interface Membership {
@@ -20,34 +18,45 @@ export interface Membership {
   readonly learners: readonly NodeId[];
 }
 
-export interface LogBinding<W, M extends Message> {
-  readonly log: KvLog<W, M>;
+/** What a log needs to know to start: who it is, the initial members, and how to size and encode things. */
+export interface LogSetup<C, S> {
+  readonly protocol: ProtocolName;
+  readonly id: NodeId;
+  readonly members: readonly NodeId[];
+  readonly electionTicks: number;
+  /** The size of a command, for the logs' byte limits. */
+  readonly commandBytes?: (command: C) => number;
+  /** Snapshots as text, for Raft's chunked InstallSnapshot. Default: JSON. */
+  readonly snapshotCodec?: SnapshotCodec<S>;
+}
+
+export interface LogBinding<C, S, W, M extends Message> {
+  readonly log: ReplicatedLog<C, S, W, M>;
   readonly fold: DurableFold<W>;
   membership(): Membership;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyBinding = LogBinding<any, any>;
+export type AnyBinding<C, S> = LogBinding<C, S, any, any>;
 
-function initialMembers(cfg: MemberConfig): NodeId[] {
-  return [...cfg.members.keys()].sort((a, b) => a - b);
+function sorted(ids: readonly NodeId[]): NodeId[] {
+  return [...ids].sort((a, b) => a - b);
 }
 
-function raftBinding(cfg: MemberConfig, recovered: readonly unknown[]): AnyBinding {
+function raftBinding<C, S>(setup: LogSetup<C, S>, recovered: readonly unknown[]): AnyBinding<C, S> {
   const options = {
-    id: cfg.memberId,
-    peers: initialMembers(cfg),
+    id: setup.id,
+    peers: sorted(setup.members),
     rng: new Prng(randomInt(0, 2 ** 47)),
-    electionTimeoutTicks: cfg.electionTicks,
+    electionTimeoutTicks: setup.electionTicks,
     heartbeatTicks: 1,
-    commandBytes: kvCommandBytes,
-    snapshotCodec: kvSnapshotTextCodec,
     commitEvents: false,
+    ...(setup.commandBytes ? { commandBytes: setup.commandBytes } : {}),
+    ...(setup.snapshotCodec ? { snapshotCodec: setup.snapshotCodec } : {}),
   };
-  type N = RaftNode<KvCommand, KvSnapshot>;
-  const log: N = recovered.length === 0 ? RaftNode.create(options) : RaftNode.recover(options, recovered as Parameters<typeof RaftNode.recover<KvCommand, KvSnapshot>>[1]);
-  const fold = new RaftFold<KvCommand, KvSnapshot>();
-  for (const w of recovered) fold.add(w as Parameters<RaftFold<KvCommand, KvSnapshot>['add']>[0]);
+  const log = recovered.length === 0 ? RaftNode.create<C, S>(options) : RaftNode.recover<C, S>(options, recovered as Parameters<typeof RaftNode.recover<C, S>>[1]);
+  const fold = new RaftFold<C, S>();
+  for (const w of recovered) fold.add(w as Parameters<RaftFold<C, S>['add']>[0]);
   return {
     log,
     fold,
@@ -58,23 +67,22 @@ function raftBinding(cfg: MemberConfig, recovered: readonly unknown[]): AnyBindi
   };
 }
 
-function multiPaxosBinding(cfg: MemberConfig, recovered: readonly unknown[]): AnyBinding {
+function multiPaxosBinding<C, S>(setup: LogSetup<C, S>, recovered: readonly unknown[]): AnyBinding<C, S> {
   const config = {
-    id: cfg.memberId,
-    members: initialMembers(cfg),
+    id: setup.id,
+    members: sorted(setup.members),
     rng: new Prng(randomInt(0, 2 ** 47)),
-    options: { electionTicks: cfg.electionTicks, heartbeatTicks: 1, trackDigests: false },
+    options: { electionTicks: setup.electionTicks, heartbeatTicks: 1, trackDigests: false },
   };
-  type P = MultiPaxos<KvCommand, KvSnapshot>;
-  const log: P = recovered.length === 0 ? MultiPaxos.create(config) : MultiPaxos.recover(config, recovered as Parameters<typeof MultiPaxos.recover<KvCommand, KvSnapshot>>[1]);
-  const fold = new MultiPaxosFold<KvCommand, KvSnapshot>();
-  for (const w of recovered) fold.add(w as Parameters<MultiPaxosFold<KvCommand, KvSnapshot>['add']>[0]);
+  const log = recovered.length === 0 ? MultiPaxos.create<C, S>(config) : MultiPaxos.recover<C, S>(config, recovered as Parameters<typeof MultiPaxos.recover<C, S>>[1]);
+  const fold = new MultiPaxosFold<C, S>();
+  for (const w of recovered) fold.add(w as Parameters<MultiPaxosFold<C, S>['add']>[0]);
   return { log, fold, membership: () => ({ voters: log.status().voters, learners: [] }) };
 }
 
-export function bindProtocol(cfg: MemberConfig, recovered: readonly unknown[]): AnyBinding {
-  switch (cfg.protocol) {
-    case 'raft': return raftBinding(cfg, recovered);
-    case 'multipaxos': return multiPaxosBinding(cfg, recovered);
+export function bindProtocol<C, S>(setup: LogSetup<C, S>, recovered: readonly unknown[]): AnyBinding<C, S> {
+  switch (setup.protocol) {
+    case 'raft': return raftBinding(setup, recovered);
+    case 'multipaxos': return multiPaxosBinding(setup, recovered);
   }
 }

@@ -89,11 +89,22 @@ export class EtcdGrpcServer {
     });
   }
 
-  /** Stops accepting connections and closes the open ones (in-flight calls end). */
-  close(): Promise<void> {
+  /**
+   * Stops accepting connections. With graceMs 0 the open ones are cut at once;
+   * otherwise each gets a GOAWAY, calls in flight may finish within graceMs,
+   * and what is still open then (Watch streams, typically) is cut.
+   */
+  close(graceMs = 0): Promise<void> {
     return new Promise((resolve) => {
       this.http2.close(() => resolve());
-      for (const s of this.sessions) s.destroy();
+      if (graceMs <= 0) {
+        for (const s of this.sessions) s.destroy();
+        return;
+      }
+      for (const s of this.sessions) s.close();
+      setTimeout(() => {
+        for (const s of this.sessions) s.destroy();
+      }, graceMs).unref();
     });
   }
 

@@ -303,3 +303,24 @@ describe('streams over @grpc/grpc-js', () => {
     await run.server.close();
   });
 });
+
+describe('shutdown', () => {
+  test('close(graceMs) lets a call in flight finish, then refuses new connections', async () => {
+    const fake = new FakeKv();
+    fake.slowMs = 300;
+    const run = await startServer(fake);
+    const kv = client('KV', run.address);
+    await unary(kv, 'Put', { key: b('k'), value: b('v') });
+    const inFlight = unary(kv, 'Compact', { revision: 1 });
+    await new Promise((r) => setTimeout(r, 50));
+    const closed = run.server.close(5000);
+    await inFlight;
+    await closed;
+    assert.equal(fake.compactAborted, false);
+    kv.close();
+    const late = client('KV', run.address);
+    const err = await grpcError(unary(late, 'Range', { key: b('k') }, { deadline: Date.now() + 1000 }));
+    late.close();
+    assert.ok(err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED, String(err.code));
+  });
+});
