@@ -19,6 +19,12 @@ import type { KvStateMachineOptions } from './state-machine.js';
 
 export type KvLog<W, M extends Message> = ReplicatedLog<KvCommand, KvSnapshot, W, M>;
 
+/** Deliberate bugs in the KV layer, for proving that the simulator's checks catch them. */
+export const KV_MUTANTS = {
+  'kv-local-read': 'serves reads from the local state at once, without a read index (stale reads: breaks linearizability, Raft §6.4)',
+  'kv-reply-on-propose': 'answers a write as soon as the log accepts it, before it commits (acknowledged writes can be lost)',
+} as const;
+
 export interface KvNodeOptions {
   /** Hand the log a snapshot (log.compact) every this many applied entries; 0 or absent: never. */
   readonly snapshotEveryEntries?: number;
@@ -32,6 +38,8 @@ export interface KvNodeOptions {
   readonly viewChainWindow?: number;
   /** Protocol-specific fields merged into view() (e.g. the Raft log for its invariants). */
   readonly extraView?: () => Readonly<Record<string, unknown>>;
+  /** KV_MUTANTS to switch on (never outside tests and the simulator). */
+  readonly mutants?: ReadonlySet<string>;
 }
 
 interface PendingWrite {
@@ -121,12 +129,14 @@ export class KvNode<W, M extends Message> implements SimNode<M, W, KvRequest, Kv
       if (proposed.reason === 'transferring') return reply({ ok: false, error: 'not-leader', leader: null });
       return reply({ ok: false, error: 'busy' });
     }
+    if (this.opts.mutants?.has('kv-reply-on-propose') === true) return reply(req.op.f === 'etcd' ? { ok: false, error: 'unknown' } : { ok: true, value: 'value' in req.op ? req.op.value : null });
     this.writes.set(key, { requestIds: [requestId], op: req.op, client: cmd.client, seq: cmd.seq, term: this.log.status().term });
   }
 
   private startRead(requestId: number, op: KvOp, read: KvRead, reply: (r: KvReply) => void): void {
     const invalid = this.sm.validateRead(read);
     if (invalid) return reply({ ok: false, error: 'rejected', code: invalid.code, message: invalid.message });
+    if (this.opts.mutants?.has('kv-local-read') === true) return reply(readReply(op, this.sm.read(read)));
     const ctx = this.nextCtx++;
     this.reads.set(ctx, { requestId, op, read, index: null });
     this.log.readIndex(ctx);

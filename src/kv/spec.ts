@@ -5,7 +5,7 @@
 import type { Message } from '../core/replicated-log.js';
 import type { Invariant, NodeContext, NodeView, ProtocolSpec } from '../sim/protocol.js';
 import type { KvReply, KvRequest } from './api.js';
-import { KvNode } from './adapter.js';
+import { KV_MUTANTS, KvNode } from './adapter.js';
 import type { KvLog, KvNodeOptions } from './adapter.js';
 
 export interface KvSpecParts<W, M extends Message> {
@@ -24,7 +24,7 @@ export interface KvSpecParts<W, M extends Message> {
 }
 
 function nodeOptions<W, M extends Message>(parts: KvSpecParts<W, M>, ctx: NodeContext, log: KvLog<W, M>): KvNodeOptions {
-  const given = parts.node?.(ctx, log) ?? {};
+  const given = { mutants: ctx.mutants, ...parts.node?.(ctx, log) };
   const every = ctx.options['snapshotEveryEntries'];
   if (given.snapshotEveryEntries === undefined && every !== undefined) {
     if (typeof every !== 'number' || !Number.isSafeInteger(every) || every < 0) {
@@ -40,7 +40,8 @@ export function kvProtocolSpec<W, M extends Message>(parts: KvSpecParts<W, M>): 
     name: parts.name,
     description: parts.description,
     workload: 'kv',
-    mutants: parts.mutants,
+    // The protocol's own mutants, and the KV layer's (ctx.mutants reaches both).
+    mutants: { ...parts.mutants, ...KV_MUTANTS },
     tickMs: parts.tickMs,
     create(ctx) {
       const log = parts.createLog(ctx);
