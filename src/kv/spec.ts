@@ -35,6 +35,12 @@ function nodeOptions<W, M extends Message>(parts: KvSpecParts<W, M>, ctx: NodeCo
   return given;
 }
 
+/** The context the log sees: without the KV layer's mutants (a protocol may refuse names it does not know). */
+function logContext(ctx: NodeContext): NodeContext {
+  const mutants = new Set([...ctx.mutants].filter((m) => !Object.hasOwn(KV_MUTANTS, m)));
+  return mutants.size === ctx.mutants.size ? ctx : { ...ctx, mutants };
+}
+
 export function kvProtocolSpec<W, M extends Message>(parts: KvSpecParts<W, M>): ProtocolSpec<M, W, KvRequest, KvReply> {
   return {
     name: parts.name,
@@ -44,11 +50,11 @@ export function kvProtocolSpec<W, M extends Message>(parts: KvSpecParts<W, M>): 
     mutants: { ...parts.mutants, ...KV_MUTANTS },
     tickMs: parts.tickMs,
     create(ctx) {
-      const log = parts.createLog(ctx);
+      const log = parts.createLog(logContext(ctx));
       return new KvNode(log, nodeOptions(parts, ctx, log));
     },
     recover(ctx, durable) {
-      const log = parts.recoverLog(ctx, durable);
+      const log = parts.recoverLog(logContext(ctx), durable);
       return KvNode.recover(log, nodeOptions(parts, ctx, log));
     },
     invariants: () => [...parts.invariants(), stateMachineSafety()],
