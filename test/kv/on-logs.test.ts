@@ -68,7 +68,27 @@ function runMany(spec: AnySpec): void {
   }
 }
 
+/** The first seed (of `budget`) at which the run reports a violation, or null. */
+function firstCaught(spec: AnySpec, mutant: string, budget: number): number | null {
+  for (let seed = 1; seed <= budget; seed++) {
+    const r = runSeed({ spec, seed, nodes: 3, durationMs: 3_000, faults: parseFaults('loss,dup,delay,partition,crash'), mutants: new Set([mutant]), options: { snapshotEveryEntries: 20 } });
+    if (r.violation !== null || r.verdicts.some((v) => v.result === 'violation')) return seed;
+  }
+  return null;
+}
+
 describe('the KV adapter on the real replicated logs, in the simulator', () => {
   test('Raft', () => runMany(raftKv));
   test('Multi-Paxos', () => runMany(multiPaxosKv));
+});
+
+describe('the simulator catches the KV mutants', () => {
+  for (const spec of [raftKv, multiPaxosKv]) {
+    test(`${spec.name}: kv-reply-on-propose (acknowledged writes that never commit)`, () => {
+      assert.notEqual(firstCaught(spec, 'kv-reply-on-propose', 10), null);
+    });
+    test(`${spec.name}: kv-local-read (stale reads)`, () => {
+      assert.notEqual(firstCaught(spec, 'kv-local-read', 40), null);
+    });
+  }
 });
