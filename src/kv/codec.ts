@@ -61,3 +61,8 @@ function sizeOf(v: unknown, depth: number): number {
 export function kvCommandBytes(cmd: KvCommand): number {
   return sizeOf(cmd, 0);
 }
+
+/** The approximate size of any value made of JSON data and byte arrays. */
+export function approximateBytes(v: unknown): number {
+  return sizeOf(v, 0);
+}

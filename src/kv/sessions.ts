@@ -6,8 +6,10 @@
 // Bounds: at most `maxSessions` clients, the least recently used evicted first
 // (recency is the log index of last use, so every replica evicts the same
 // session at the same entry); per client, the results of at most
-// `maxResultsPerSession` requests, the lowest seq dropped first. A retry of a
-// dropped seq is refused as 'stale-sequence' (never applied twice). A client
+// `maxResultsPerSession` requests, the lowest seq dropped first; and at most
+// `maxResultBytes` of saved results in all (a txn's ranges can carry values),
+// least recently used sessions evicted first. A retry of a dropped seq is
+// refused as 'stale-sequence' (never applied twice). A client
 // whose whole session was evicted is unknown again: a retry of its old request
 // would be applied a second time. Clients that keep retrying should therefore
 // stay among the `maxSessions` most recently active.
@@ -15,19 +17,24 @@
 import { assert } from '../core/assert.js';
 import type { ClientId } from '../core/ids.js';
 import type { SessionRecord, SessionUpdate } from './backend.js';
+import { approximateBytes } from './codec.js';
 import type { KvResult } from './command.js';
 
 export interface SessionLimits {
   readonly maxSessions: number;
   readonly maxResultsPerSession: number;
+  /** Approximate bytes of all saved results (a txn's ranges can carry values); beyond it, least recently used sessions go. */
+  readonly maxResultBytes: number;
 }
 
-export const DEFAULT_SESSION_LIMITS: SessionLimits = { maxSessions: 4096, maxResultsPerSession: 64 };
+export const DEFAULT_SESSION_LIMITS: SessionLimits = { maxSessions: 4096, maxResultsPerSession: 64, maxResultBytes: 64 * 1024 * 1024 };
 
 interface Session {
   lastUsed: number;
   floor: number;
   readonly results: Map<number, KvResult>;
+  /** Approximate bytes of each saved result. */
+  readonly sizes: Map<number, number>;
 }
 
 export type SessionLookup =
@@ -43,9 +50,11 @@ export interface SessionChange {
 export class SessionTable {
   /** Invariant: in ascending lastUsed order (Map insertion order), so the first is the least recently used. */
   private readonly table = new Map<ClientId, Session>();
+  /** Invariant: the sum of every session's result sizes. */
+  private bytes = 0;
 
   constructor(readonly limits: SessionLimits) {
-    assert(limits.maxSessions >= 1 && limits.maxResultsPerSession >= 1, 'session limits must be at least 1');
+    assert(limits.maxSessions >= 1 && limits.maxResultsPerSession >= 1 && limits.maxResultBytes >= 1, 'session limits must be at least 1');
   }
 
   get size(): number {
@@ -73,19 +82,30 @@ export class SessionTable {
     let s = this.table.get(client);
     const evicted: ClientId[] = [];
     if (s === undefined) {
-      s = { lastUsed: index, floor: 0, results: new Map() };
+      s = { lastUsed: index, floor: 0, results: new Map(), sizes: new Map() };
       while (this.table.size >= this.limits.maxSessions) evicted.push(this.evictOldest());
     }
     this.use(client, s, index);
+    const size = approximateBytes(result);
     s.results.set(seq, result);
+    s.sizes.set(seq, size);
+    this.bytes += size;
     const dropped: number[] = [];
-    if (s.results.size > this.limits.maxResultsPerSession) {
-      const lowest = Math.min(...s.results.keys());
-      s.results.delete(lowest);
-      s.floor = Math.max(s.floor, lowest);
-      dropped.push(lowest);
-    }
+    if (s.results.size > this.limits.maxResultsPerSession) dropped.push(this.dropLowest(s));
+    // Over the byte bound: other sessions go first (least recently used), then this one's oldest results.
+    while (this.bytes > this.limits.maxResultBytes && this.table.size > 1) evicted.push(this.evictOldest());
+    while (this.bytes > this.limits.maxResultBytes && s.results.size > 1) dropped.push(this.dropLowest(s));
     return { update: { client, lastUsed: s.lastUsed, floor: s.floor, saved: [seq, result], dropped }, evicted };
+  }
+
+  /** Drops a session's lowest-numbered result; retries of it and below become stale. */
+  private dropLowest(s: Session): number {
+    const lowest = Math.min(...s.results.keys());
+    s.results.delete(lowest);
+    this.bytes -= s.sizes.get(lowest) ?? 0;
+    s.sizes.delete(lowest);
+    s.floor = Math.max(s.floor, lowest);
+    return lowest;
   }
 
   private use(client: ClientId, s: Session, index: number): void {
@@ -98,6 +118,7 @@ export class SessionTable {
   private evictOldest(): ClientId {
     const first = this.table.keys().next();
     assert(first.done !== true, 'sessions: evict from an empty table');
+    for (const n of (this.table.get(first.value) as Session).sizes.values()) this.bytes -= n;
     this.table.delete(first.value);
     return first.value;
   }
@@ -108,9 +129,12 @@ export class SessionTable {
 
   load(records: readonly SessionRecord[]): void {
     this.table.clear();
+    this.bytes = 0;
     const ordered = [...records].sort((a, b) => a.lastUsed - b.lastUsed || (a.client < b.client ? -1 : a.client > b.client ? 1 : 0));
     for (const r of ordered) {
-      this.table.set(r.client, { lastUsed: r.lastUsed, floor: r.floor, results: new Map(r.results) });
+      const sizes = new Map(r.results.map(([seq, result]) => [seq, approximateBytes(result)] as const));
+      for (const n of sizes.values()) this.bytes += n;
+      this.table.set(r.client, { lastUsed: r.lastUsed, floor: r.floor, results: new Map(r.results), sizes });
     }
   }
 }

@@ -51,7 +51,7 @@ describe('sessions under random retries', () => {
   test('with small bounds (evictions, dropped results) the backend keeps exactly the session table', () => {
     fc.assert(
       fc.property(fc.array(cmd, { maxLength: 60, size: 'large' }), (cmds) => {
-        const sm = new KvStateMachine({ sessions: { maxSessions: 3, maxResultsPerSession: 2 } });
+        const sm = new KvStateMachine({ sessions: { maxSessions: 3, maxResultsPerSession: 2, maxResultBytes: 400 } });
         cmds.forEach((c, i) => sm.apply(LogIndex(i + 1), { client: ClientId(String(c.client)), seq: c.seq, op: { type: 'put', key: b(c.key), value: b('') } }));
         assert.deepEqual(sm.snapshot().sessions, sm.sessionRecords());
         assert.ok(sm.sessionCount <= 3);

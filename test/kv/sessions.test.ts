@@ -72,6 +72,24 @@ describe('sessions: bounds', () => {
     assert.equal(st.sm.revision, 7);
   });
 
+  test('saved results are bounded in bytes: other sessions go first, then the oldest results of this one', () => {
+    const st = new Store({ sessions: { maxResultBytes: 3000 } });
+    const big = 'v'.repeat(1000);
+    st.put('big', big);
+    const readBig = { type: 'txn' as const, compare: [], success: [{ type: 'range' as const, key: b('big') }], failure: [] };
+    st.apply(readBig, 'a', 1);
+    st.apply(readBig, 'b', 1);
+    assert.deepEqual(st.sm.sessionRecords().map((r) => r.client), ['a', 'b']);
+    st.apply(readBig, 'c', 1); // a third 1 KB result: a goes
+    assert.deepEqual(st.sm.sessionRecords().map((r) => r.client), ['b', 'c']);
+    st.apply(readBig, 'c', 2);
+    st.apply(readBig, 'c', 3);
+    st.apply(readBig, 'c', 4); // c alone is over: b went, then c's oldest
+    assert.deepEqual(st.sm.sessionRecords().map((r) => [r.client, r.results.map(([seq]) => seq)]), [['c', [3, 4]]]);
+    assert.equal(errorCode(st.apply(readBig, 'c', 2)), 'stale-sequence');
+    assert.deepEqual(st.sm.snapshot().sessions, st.sm.sessionRecords(), 'the backend followed every eviction and drop');
+  });
+
   test('eviction order survives a snapshot: restored replicas evict the same session', () => {
     const a = new Store({ sessions: { maxSessions: 3 } });
     for (const c of ['x', 'y', 'z']) a.apply(put('k', c), c, 1);
