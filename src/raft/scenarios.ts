@@ -28,6 +28,20 @@ export const raftScenarios: readonly Scenario[] = [
     },
   },
   {
+    name: 'leader-minority',
+    description: 'every 3 s the leader and one follower are cut off from the majority for 1.5 s; the follower keeps sending clients to the old leader',
+    setup(ctl) {
+      every(ctl, 3000, 60_000, (t) => {
+        const leader = leaderOf(ctl);
+        if (leader === null) return;
+        const others = ctl.members.filter((m) => m !== leader);
+        const buddy = ctl.rng.pick(others);
+        ctl.partition([[leader, buddy], others.filter((m) => m !== buddy)]);
+        ctl.at(t + 1500, () => ctl.heal());
+      });
+    },
+  },
+  {
     name: 'leader-paused',
     description: 'every 2 s the leader process is paused for 600 ms (longer than an election timeout) and resumes as if nothing happened',
     setup(ctl) {
