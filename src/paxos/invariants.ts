@@ -40,6 +40,11 @@ class DigestReader {
   }
 }
 
+/** A value key short enough for a one-line verdict. */
+function shown(key: string): string {
+  return key.length <= 80 ? key : `${key.slice(0, 77)}...`;
+}
+
 export function agreement(): Invariant<PaxosInvariantView> {
   const decided = new Map<number, { key: string; by: number }>();
   const reader = new DigestReader();
@@ -51,7 +56,7 @@ export function agreement(): Invariant<PaxosInvariantView> {
     }
     if (first.key === key) return null;
     const what = slot === 0 ? 'the decree' : `slot ${slot}`;
-    return `node ${by} learned ${key} for ${what}, but node ${first.by} learned ${first.key}`;
+    return `node ${by} learned ${shown(key)} for ${what}, but node ${first.by} learned ${shown(first.key)}`;
   };
   return {
     name: 'agreement',
@@ -91,7 +96,7 @@ export function validity(): Invariant<PaxosInvariantView> {
         }
         if (v.chosenDigest === undefined) continue;
         for (const e of chosen.read(v.id, v.chosenDigest)) {
-          if (!proposed.has(e.key)) return `node ${v.id} learned ${e.key} at slot ${e.slot}, which was never proposed`;
+          if (!proposed.has(e.key)) return `node ${v.id} learned ${shown(e.key)} at slot ${e.slot}, which was never proposed`;
         }
       }
       return null;
