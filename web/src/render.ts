@@ -110,9 +110,11 @@ function panelSvg(d: NodeDisplay, n: number): string {
     out += logSvg(d, a.x, y);
     y += 30;
   }
-  if (d.progress.length > 0) {
-    out += `<text class="panel-text small" x="${a.x}" y="${y}">${esc(d.progress.map((p) => `n${p.node} next ${p.next} match ${p.match}`).join(' · '))}</text>`;
-    y += 14;
+  // The leader's next/match index per follower (Raft §5.3), two followers a line.
+  for (let k = 0; k < d.progress.length; k += 2) {
+    const line = d.progress.slice(k, k + 2).map((p) => `n${p.node} next ${p.next} match ${p.match}`).join(' · ');
+    out += `<text class="panel-text small progress" x="${a.x}" y="${y}">${esc(line)}</text>`;
+    y += 13;
   }
   if (d.kv !== null) {
     const kv = Object.entries(d.kv).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');

@@ -76,7 +76,6 @@ export class Session {
       this.workload = factory({ clients: s.clients, options: {} });
       this.sim.attachWorkload(this.workload);
     }
-    this.applyDue();
   }
 
   private onTrace(e: TraceEvent): void {
@@ -87,22 +86,28 @@ export class Session {
     if (this.log.length > LOG_LINES) this.log.splice(0, this.log.length - LOG_LINES);
   }
 
-  /** Applies every recorded action due at the current event. */
+  /** Applies the recorded action due at the current event, if any (skipping any left behind). */
   private applyDue(): void {
     while (this.next < this.actions.length && (this.actions[this.next] as Action).at <= this.sim.events) {
       const a = this.actions[this.next] as Action;
       this.next++;
-      if (a.at === this.sim.events) this.perform(a);
+      if (a.at === this.sim.events) {
+        this.perform(a);
+        return;
+      }
     }
   }
 
-  /** One simulator event (actions due first). Returns false when nothing happened. */
+  /**
+   * One step: the action recorded at the current event if there is one (an
+   * action taken at event k is event k + 1), else the next simulator event.
+   * Returns false when nothing happened.
+   */
   stepOne(): boolean {
     if (this.sim.violation !== null || this.sim.events >= MAX_EVENTS) return false;
     const before = this.sim.events;
     this.applyDue();
     if (this.sim.events === before && !this.sim.step()) return false;
-    this.applyDue();
     this.maxEvent = Math.max(this.maxEvent, this.sim.events);
     return true;
   }
@@ -123,6 +128,12 @@ export class Session {
     if (n < this.sim.events) this.rebuild();
     while (this.sim.events < n && this.stepOne()) {
       /* stepping */
+    }
+    // A client request is no simulator event of its own (it is queued for delivery):
+    // one taken at event n belongs to the state shown at n.
+    while (this.next < this.actions.length && (this.actions[this.next] as Action).at === n && (this.actions[this.next] as Action).kind === 'request') {
+      this.perform(this.actions[this.next] as Action);
+      this.next++;
     }
   }
 
