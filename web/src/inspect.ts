@@ -4,6 +4,9 @@
 // per follower) are read from the Raft core's fields, by name, through the
 // layers that host it; when a field is missing the picture leaves it out.
 
+import { fromUtf8 } from '../../src/kv/bytes.js';
+import { decodeValue } from '../../src/kv/ops.js';
+import type { KvStateMachine } from '../../src/kv/state-machine.js';
 import type { Simulation } from '../../src/sim/simulation.js';
 
 export interface LogCell {
@@ -81,6 +84,23 @@ function raftExtras(sim: Simulation, i: number, role: string): Pick<NodeDisplay,
   return { timer, votesGranted, progress };
 }
 
+const KV_SHOWN = 4;
+
+/**
+ * The key-value state: the view's `kv` when it shows keys (Raft shows 4),
+ * else read from the node's state machine (Multi-Paxos's view shows none).
+ */
+function kvState(sim: Simulation, i: number, v: Rec): Rec | null {
+  const shown = rec(v['kv']);
+  if (shown !== null && (Object.keys(shown).length > 0 || num(v['keyCount']) === 0)) return shown;
+  const outer = rec(sim.nodeAt(i));
+  const sm = (rec(outer?.['inner']) ?? outer)?.['sm'] as KvStateMachine | undefined;
+  if (sm === undefined || typeof sm.entries !== 'function') return shown;
+  const out: Rec = {};
+  for (const e of sm.entries(KV_SHOWN)) out[fromUtf8(e.key)] = decodeValue(e.value);
+  return out;
+}
+
 function logCells(last: number, commit: number, start: number, terms: readonly number[] | null): LogCell[] {
   const from = Math.max(1, last - LOG_CELLS + 1);
   const cells: LogCell[] = [];
@@ -106,7 +126,7 @@ export function inspect(sim: Simulation, protocol: string): NodeDisplay[] {
       case 'raft':
         return raftDisplay(sim, i, v, status, role);
       case 'multipaxos':
-        return multiPaxosDisplay(i, v, status, role);
+        return multiPaxosDisplay(i, v, status, role, kvState(sim, i, v));
       case 'paxos':
         return paxosDisplay(i, v, status, role);
       default:
@@ -133,7 +153,7 @@ function raftDisplay(sim: Simulation, i: number, v: Rec, status: NodeDisplay['st
   };
 }
 
-function multiPaxosDisplay(i: number, v: Rec, status: NodeDisplay['status'], role: string): NodeDisplay {
+function multiPaxosDisplay(i: number, v: Rec, status: NodeDisplay['status'], role: string, kv: Rec | null): NodeDisplay {
   const last = num(v['lastIndex']);
   const commit = num(v['commitIndex']);
   return {
@@ -143,7 +163,7 @@ function multiPaxosDisplay(i: number, v: Rec, status: NodeDisplay['status'], rol
     log: logCells(last, commit, 1, null),
     lastIndex: last,
     commitIndex: commit,
-    kv: rec(v['kv']),
+    kv,
   };
 }
 

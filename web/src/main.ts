@@ -30,6 +30,9 @@ interface State {
   pendingScrub: number | null;
 }
 
+/** Protocols whose clients run the kv workload, checked for linearizability. */
+const KV_PROTOCOLS: readonly string[] = ['raft', 'multipaxos'];
+
 const picture = new Picture($('stage'), (id) => dropMessage(id));
 let st = undefined as unknown as State;
 
@@ -221,7 +224,14 @@ function drawSafety(): void {
   } else box.hidden = true;
   const lin = $('linearizability');
   lin.className = `lin-${st.lin.result}`;
-  lin.textContent = st.lin.result === 'none' ? (st.session.workload === null ? 'linearizability: no clients in this run' : 'linearizability: not a key-value protocol') : `linearizability: ${st.lin.result} — ${st.lin.detail}`;
+  const kvProtocol = KV_PROTOCOLS.includes(st.session.setup.protocol);
+  lin.textContent = !kvProtocol
+    ? 'linearizability: not a key-value protocol (its invariants above are its safety checks)'
+    : st.session.workload === null
+      ? 'linearizability: no clients in this run'
+      : st.lin.result === 'none'
+        ? 'linearizability: checking…'
+        : `linearizability: ${st.lin.result} — ${st.lin.detail}`;
 }
 
 function drawTour(): void {
@@ -251,7 +261,7 @@ function scrubTo(n: number): void {
 
 function checkLinearizability(now: number): void {
   const s = st.session;
-  if (s.workload === null || !['raft', 'multipaxos'].includes(s.setup.protocol)) return;
+  if (s.workload === null || !KV_PROTOCOLS.includes(s.setup.protocol)) return;
   if (now - st.linCheckedAt < 1500 || st.linEvent === s.events) return;
   st.linCheckedAt = now;
   st.linEvent = s.events;
