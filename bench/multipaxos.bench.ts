@@ -15,7 +15,7 @@ type Node = MultiPaxos<Cmd, null>;
 const RUNS = Number(process.env['MULTIPAXOS_BENCH_RUNS'] ?? 5);
 const RUN_MS = Number(process.env['MULTIPAXOS_BENCH_MS'] ?? 1500);
 /** A window and batch wide enough for 256 proposers; digests (for the simulator's invariants) off. */
-const OPTIONS = { alpha: 256, window: 256, maxBatch: 64, maxQueue: 100_000, trackDigests: false, electionTicks: 10 };
+const OPTIONS = { alpha: 256, window: 256, maxBatch: 256, maxQueue: 100_000, trackDigests: false, electionTicks: 10 };
 
 interface RunResult {
   readonly commitsPerSec: number;
