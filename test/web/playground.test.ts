@@ -133,16 +133,23 @@ describe('playground in Chromium', { skip, timeout: 120_000 }, () => {
     assert.ok((await nodes(page)).every((n) => n.commit >= 3), 'every node committed the entry');
     await page.keyboard.press('ArrowLeft');
     assert.equal((await caption()).step, 10);
+    await page.click('#lang');
+    assert.match((await caption()).text, /[\u4e00-\u9fff]/, 'the caption in Chinese');
     await page.close();
     assert.deepEqual(errors, []);
   });
 
   test('every tour reaches its last step', async () => {
-    for (const [tour, last] of [['paxos', 8], ['2pc', 6], ['paxos-commit', 5]] as const) {
+    for (const [tour, last] of [['paxos', 8], ['multipaxos', 6], ['2pc', 6], ['3pc', 6], ['paxos-commit', 5]] as const) {
       const page = await open(`#t=${tour}.${last}`);
       const step = await page.$eval('#tour-caption', (c) => Number((c as unknown as PageElement).dataset['step']));
       assert.equal(step, last, `${tour}: ${await page.$eval('#tour-caption', (c) => c.textContent)}`);
       await page.screenshot({ path: join(ARTIFACTS, `tour-${tour}-last.png`) });
+      if (tour === '3pc' || tour === 'paxos-commit') {
+        const ns = await nodes(page);
+        assert.equal(ns[0]?.status, 'down', `${tour}: decided while the coordinator is down`);
+        assert.doesNotMatch(await page.$eval('#picture', (s) => s.textContent ?? ''), /in doubt/);
+      }
       if (tour === '2pc') {
         await page.keyboard.press('ArrowLeft');
         const ns = await nodes(page);

@@ -189,7 +189,47 @@ const paxosCommitTour: Tour = {
   ],
 };
 
-export const TOURS: readonly Tour[] = [raftTour, paxosTour, twoPcTour, paxosCommitTour];
+const multiPaxosTour: Tour = {
+  id: 'multipaxos',
+  title: 'Multi-Paxos: phase 1 once, then one round trip per command',
+  setup: { protocol: 'multipaxos', nodes: 3, seed: 1, clients: 0, mutant: null, options: {} },
+  steps: [
+    { en: 'Three nodes, all followers, no leader. Each slot of the log is a separate Paxos instance.', zh: '三个节点，都是跟随者，没有领导者。日志的每个槽位都是一个独立的 Paxos 实例。', until: () => true },
+    { en: 'A node heard no leader for a while: it runs phase 1 once for every slot from its first unchosen one — prepare(ballot, fromSlot).', zh: '一个节点一段时间没有收到领导者的消息：它为从第一个未选定槽位开始的所有槽位一次性运行阶段 1——prepare(选票, 起始槽位)。', until: (t) => t.sentCount('prepare') > 0 },
+    { en: 'Promises from a majority make it leader for all those slots at once. From now on it skips phase 1.', zh: '获得多数派的承诺后，它一次性成为所有这些槽位的领导者。此后它跳过阶段 1。', until: (t) => t.leader() !== null },
+    {
+      en: 'A client sends a change, x = v…, to the leader.',
+      zh: '一个客户端把修改 x = v… 发送给领导者。',
+      enter: (t) => t.act({ kind: 'request', node: t.leader() ?? 0 }),
+      until: (t) => {
+        const l = t.leader();
+        if (l === null || !t.memo.has(`request-at-${l}`)) return false;
+        t.memo.set('target', num(t.views()[l]?.['lastIndex']));
+        return true;
+      },
+    },
+    { en: 'Phase 2 only: the leader puts the command in the next slot and sends accept (green) for it; acceptors accept and answer (accepted).', zh: '只需阶段 2：领导者把命令放入下一个槽位并为它发送 accept（绿色）；接受者接受并回复（accepted）。', until: (t) => t.inFlight('accepted').length > 0 },
+    { en: 'Accepted by a majority, the slot is chosen: the leader applies the command (x = v… in its state).', zh: '被多数派接受后，该槽位被选定：领导者应用该命令（它的状态中出现 x = v…）。', until: (t) => { const l = t.leader(); return l !== null && num(t.views()[l]?.['commitIndex']) >= (t.memo.get('target') ?? 1); } },
+    { en: 'The followers learn how far the log is chosen from the leader\'s next message, and apply it too.', zh: '跟随者从领导者的下一条消息得知日志已选定到哪里，也随之应用。', until: (t) => t.views().every((v) => num(v['commitIndex']) >= (t.memo.get('target') ?? 1)) },
+  ],
+};
+
+const threePcTour: Tour = {
+  id: '3pc',
+  title: '3PC: a coordinator crash after pre-commit does not block',
+  setup: { protocol: '3pc', nodes: 4, seed: 1, clients: 0, mutant: null, options: { noProbability: 0 } },
+  steps: [
+    { en: 'n0 is the coordinator; n1, n2 and n3 are the participants. 3PC adds a phase between the vote and the commit.', zh: 'n0 是协调者；n1、n2、n3 是参与者。3PC 在投票和提交之间增加了一个阶段。', until: () => true },
+    { en: 'A client asks to commit; the coordinator asks every participant whether it can commit (can-commit).', zh: '客户端请求提交；协调者询问每个参与者能否提交（can-commit）。', enter: (t) => t.act({ kind: 'request', node: 0 }), until: (t) => t.sentCount('can-commit') > 0 },
+    { en: 'Every participant votes yes.', zh: '每个参与者都投赞成票。', until: (t) => allVotedYes(t, 3) },
+    { en: 'All voted yes: the coordinator sends pre-commit — "everyone agreed; get ready". Participants acknowledge (ack).', zh: '全部赞成：协调者发送 pre-commit——“所有人都同意了，准备提交”。参与者确认（ack）。', until: (t) => t.sentCount('ack') > 0 },
+    { en: 'The coordinator crashes before it sends do-commit.', zh: '协调者在发送 do-commit 之前崩溃了。', enter: (t) => t.act({ kind: 'crash', node: 0 }), until: () => true },
+    { en: 'Termination protocol: after a timeout a participant takes the lead and asks the others for their state (state-request).', zh: '终止协议：超时后，一个参与者接手，询问其他参与者的状态（state-request）。', until: (t) => t.sentCount('state-request') > 0 },
+    { en: 'Someone is pre-committed, so nobody can have aborted: they commit, with the coordinator still down. (Under a network partition, this same rule can go wrong.)', zh: '有人已处于预提交状态，因此不可能有人中止：在协调者仍然宕机时它们提交了。（若发生网络分区，同样的规则可能出错。）', until: (t) => allDecided(t, 1) },
+  ],
+};
+
+export const TOURS: readonly Tour[] = [raftTour, paxosTour, multiPaxosTour, twoPcTour, threePcTour, paxosCommitTour];
 
 /** Limit on events between two steps: a step whose condition never holds is reported, not looped on. */
 export const MAX_EVENTS_PER_STEP = 300_000;
