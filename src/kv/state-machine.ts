@@ -13,6 +13,8 @@ import { fromByteString } from './bytes.js';
 import type { LeaseRecord } from './leases.js';
 import { changesSince } from './changes.js';
 import type { ChangesResult } from './changes.js';
+import { changesOfWrite } from './change-feed.js';
+import type { ChangeListener } from './change-feed.js';
 import { executeRange, executeTxn, isError } from './execute.js';
 import { chainHash } from './fingerprint.js';
 import { DEFAULT_LIMITS } from './limits.js';
@@ -52,6 +54,7 @@ export class KvStateMachine {
   private readonly fingerprint: boolean;
   private applied = 0;
   private chainValue = '';
+  private changeListener: ChangeListener | null = null;
 
   constructor(opts: KvStateMachineOptions = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
@@ -138,6 +141,7 @@ export class KvStateMachine {
     const out = this.execute(command.op, w, index);
     const change = command.seq > 0 ? this.sessions.save(command.client, command.seq, out.result, index) : null;
     this.backend.apply(this.batch(w.put, out, change));
+    if (this.changeListener !== null && w.put.length > 0) this.changeListener(this.store.revision, changesOfWrite(this.store, w.put));
     return out.result;
   }
 
@@ -284,6 +288,12 @@ export class KvStateMachine {
     assert(snap.format === SNAPSHOT_FORMAT, () => `kv: snapshot format ${snap.format}`);
     this.backend.reset({ meta: snap.meta, versions: snap.versions, sessions: snap.sessions, leases: snap.leases ?? [] });
     this.reload();
+    this.changeListener?.(this.store.revision, null);
+  }
+
+  /** etcd Watch: `listener` hears every applied write's events and every snapshot restore (null: none). */
+  setChangeListener(listener: ChangeListener | null): void {
+    this.changeListener = listener;
   }
 
   /** Sessions in least-recently-used-first order (for tests and debugging). */
