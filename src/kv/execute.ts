@@ -51,7 +51,7 @@ function passesFilters(r: RangeRequest, e: IndexEntry): boolean {
 export function executeRange(store: MvccStore, r: RangeRequest, w: Writer | null): RangeResponse | KvError {
   const rev = store.readAt(r.revision, w);
   if (typeof rev !== 'number') return rev;
-  const found = [...store.liveIn(toInterval(r), rev)];
+  const found = store.liveList(toInterval(r), rev);
   if (r.countOnly === true) return { type: 'range', kvs: [], more: false, count: found.length };
   const target = r.sortTarget ?? 'key';
   let order = r.sortOrder ?? 'none';
@@ -114,7 +114,7 @@ function compareOne(c: Compare, kv: KeyValue): boolean {
  */
 export function evaluateCompare(store: MvccStore, c: Compare, w: Writer | null): boolean {
   const rev = w?.readRevision ?? store.revision;
-  const found = [...store.liveIn(toInterval(c), rev)];
+  const found = store.liveList(toInterval(c), rev);
   if (found.length === 0) return c.target === 'value' ? false : compareOne(c, ZERO);
   return found.every(([k, e]) => compareOne(c, store.keyValue(k, e, w, c.target === 'value')));
 }
