@@ -1,5 +1,6 @@
 // The etcd v3 handlers of a member: KV (Range, Put, DeleteRange, Txn, Compact),
-// Maintenance.Status/Alarm/Defragment, Cluster.MemberList. Everything else
+// Watch (src/server/watch.ts), Maintenance.Status/Alarm/Defragment,
+// Cluster.MemberList. Everything else
 // answers UNIMPLEMENTED from the wire layer.
 
 import type { EtcdHandlers, CallContext } from './grpc/handlers.js';
@@ -8,6 +9,7 @@ import { GrpcError, GrpcStatus, longToNumber } from './grpc/index.js';
 import type { KvResult, KvResponse } from '../kv/command.js';
 import { deleteOf, deleteOut, kvErrorToGrpc, putOf, putOut, rangeOf, rangeOut, txnOf, txnOut, type Header } from './etcd-map.js';
 import type { RunningMember } from './member.js';
+import { serveWatch } from './watch.js';
 
 export const SERVER_VERSION = '3.5.0';
 
@@ -58,6 +60,7 @@ export function etcdHandlers(member: RunningMember, timeoutMs: number): EtcdHand
       responseOf(r, 'compact');
       return { header: header(r.revision) };
     },
+    watch: (call) => serveWatch(member.watches, call),
     status: () => {
       const s = log.status();
       const conf = member.membership();

@@ -27,6 +27,7 @@ import { EtcdGrpcServer } from './grpc/index.js';
 import { GrpcError, GrpcStatus } from './grpc/index.js';
 import { kvErrorToGrpc } from './etcd-map.js';
 import { etcdHandlers } from './kv-service.js';
+import { WatchHub, type WatchLimits } from './watch.js';
 
 // The member is written against the ReplicatedLog interface: W and M stay opaque here.
 type W = unknown;
@@ -40,6 +41,8 @@ export interface MemberOptions {
   readonly snapshotEveryEntries?: number;
   /** Default timeout of a client request when the call has no deadline. */
   readonly requestTimeoutMs?: number;
+  /** Limits of etcd Watch on this member. */
+  readonly watch?: Partial<WatchLimits>;
 }
 
 export interface RunningMember {
@@ -49,6 +52,8 @@ export interface RunningMember {
   readonly clientPort: number;
   readonly peerPort: number;
   readonly metricsPort: number | null;
+  /** etcd Watch, served from this member's applied state. */
+  readonly watches: WatchHub;
   /** Runs `op` through the cluster (forwarded to the leader when needed). */
   submit(op: KvOp, timeoutMs: number): Promise<KvResult>;
   /** Client URLs each member announced, by member id. */
@@ -80,6 +85,8 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
   const log = binding.log;
   const nodeOpts = { snapshotEveryEntries: opts.snapshotEveryEntries ?? 10_000 };
   const node: KvNode<W, M> = recovered.length === 0 ? new KvNode(log, nodeOpts) : KvNode.recover(log, nodeOpts);
+  const watches = new WatchHub(node.sm, (revision) => ({ cluster_id: cfg.clusterId, member_id: cfg.memberId, revision, raft_term: log.status().term }), opts.watch);
+  node.sm.setChangeListener((revision, events) => watches.onChanges(revision, events));
   logger.info({ member: cfg.name, id: cfg.memberId.toString(16), protocol: cfg.protocol, recoveredWrites: recovered.length }, 'starting member');
 
   const metrics = new Metrics();
@@ -184,7 +191,7 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
   };
 
   const running: RunningMember = {
-    config: cfg, node, host, clientPort: 0, peerPort: transport.address().port, metricsPort: null, submit,
+    config: cfg, node, host, clientPort: 0, peerPort: transport.address().port, metricsPort: null, watches, submit,
     clientUrls: (id) => clientUrlsById.get(id) ?? [],
     membership: () => binding.membership(),
     stop: async () => stop(),
@@ -221,6 +228,7 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
       clearInterval(announcer);
       clearInterval(updateGauges);
       forwarder.stop();
+      watches.close();
       await grpc.close();
       await host.stop();
       await transport.stop();
