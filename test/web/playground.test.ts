@@ -183,6 +183,37 @@ describe('playground in Chromium', { skip, timeout: 120_000 }, () => {
     await page.close();
   });
 
+  test('dragging a node away partitions it off; dragging it back heals', async () => {
+    const page = await open('#p=raft&n=5&s=7&c=0&e=0');
+    await fastForward(page, 1);
+    const box = async (n: number) => {
+      const b = await page.$eval(`g.node[data-node="${n}"] circle.body`, (c) => {
+        const r = (c as unknown as { getBoundingClientRect(): { x: number; y: number; width: number; height: number } }).getBoundingClientRect();
+        return { x: r.x + r.width / 2, y: r.y + r.height / 2 };
+      });
+      return b;
+    };
+    const drag = async (from: { x: number; y: number }, to: { x: number; y: number }) => {
+      await page.mouse.move(from.x, from.y);
+      await page.mouse.down();
+      await page.mouse.move((from.x + to.x) / 2, (from.y + to.y) / 2, { steps: 4 });
+      await page.mouse.move(to.x, to.y, { steps: 4 });
+      await page.mouse.up();
+    };
+    const start = await box(0);
+    await drag(start, { x: start.x, y: start.y + 330 });
+    assert.ok((await page.$$('#picture line.cut')).length === 4, 'node 0 cut from the 4 others');
+    assert.match(await page.evaluate(() => location.hash), /a=\d+x(0-1\.2\.3\.4|1\.2\.3\.4-0)/);
+    await fastForward(page, 1);
+    await page.screenshot({ path: join(ARTIFACTS, 'raft-partition-dragged.png') });
+    await drag(await box(0), await box(1));
+    await page.screenshot({ path: join(ARTIFACTS, 'raft-partition-healed.png') });
+    assert.equal((await page.$$('#picture line.cut')).length, 0, 'healed');
+    assert.match(await page.evaluate(() => location.hash), /\d+h/);
+    await page.close();
+    assert.deepEqual(errors, []);
+  });
+
   test('a shared URL reproduces the same state', async () => {
     assert.notEqual(shared, '');
     const a = await open(shared);

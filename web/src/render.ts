@@ -46,9 +46,33 @@ export function roleColour(role: string): string {
   return ROLE_COLOURS[base] ?? (role.includes('coordinator') || role.includes('tm') ? '#f2b632' : '#5b8fd6');
 }
 
-export function nodePosition(i: number, n: number): { x: number; y: number } {
-  const a = -Math.PI / 2 + (2 * Math.PI * i) / n;
-  return { x: CX + Math.cos(a) * 255, y: CY + Math.sin(a) * 255 };
+export interface Point {
+  readonly x: number;
+  readonly y: number;
+}
+
+/**
+ * Where the nodes go: one circle, or (during a partition) one circle per group
+ * of nodes that reach each other, side by side, so the split is seen at once.
+ */
+export function layout(n: number, groups: readonly (readonly number[])[] | null): { pos: Point[]; centres: Point[] } {
+  const pos: Point[] = new Array<Point>(n);
+  const parts = groups === null || groups.length < 2 ? [[...Array(n).keys()]] : groups;
+  const centres: Point[] = [];
+  parts.forEach((g, k) => {
+    const c = { x: (WIDTH * (k + 0.5)) / parts.length, y: CY };
+    const r = parts.length === 1 ? 255 : g.length === 1 ? 0 : Math.min(200, WIDTH / (2 * parts.length) - 80);
+    centres.push(c);
+    g.forEach((node, j) => {
+      const a = -Math.PI / 2 + (2 * Math.PI * j) / g.length;
+      pos[node] = { x: c.x + Math.cos(a) * r, y: c.y + Math.sin(a) * r };
+    });
+  });
+  return { pos, centres };
+}
+
+export function nodePosition(i: number, n: number): Point {
+  return layout(n, null).pos[i] as Point;
 }
 
 function esc(s: string): string {
@@ -63,9 +87,8 @@ function termColour(term: number | null, committed: boolean): string {
 }
 
 /** Where a node's side panel (log, state) goes: outside the circle. */
-function panelAnchor(i: number, n: number): { x: number; y: number; left: boolean } {
-  const p = nodePosition(i, n);
-  const left = p.x < CX - 20;
+function panelAnchor(p: Point, centre: Point): { x: number; y: number; left: boolean } {
+  const left = p.x < centre.x - 20 || (p.x <= centre.x + 20 && centre.x > CX);
   return { x: left ? p.x - 60 - 170 : p.x + 60, y: p.y - 22, left };
 }
 
@@ -80,8 +103,7 @@ function logSvg(d: NodeDisplay, x: number, y: number): string {
   return out;
 }
 
-function nodeSvg(d: NodeDisplay, n: number): string {
-  const p = nodePosition(d.id, n);
+function nodeSvg(d: NodeDisplay, p: Point): string {
   const colour = d.status === 'down' ? ROLE_COLOURS['down'] : roleColour(d.role);
   let g = `<g class="node" data-node="${d.id}" data-role="${esc(d.role)}" data-status="${d.status}" data-commit="${d.commitIndex}" data-last="${d.lastIndex}" transform="translate(${p.x},${p.y})">`;
   if (d.timer !== null && d.status !== 'down') {
@@ -100,9 +122,9 @@ function nodeSvg(d: NodeDisplay, n: number): string {
   return g + '</g>';
 }
 
-function panelSvg(d: NodeDisplay, n: number): string {
+function panelSvg(d: NodeDisplay, p: Point, centre: Point): string {
   if (d.status === 'down') return '';
-  const a = panelAnchor(d.id, n);
+  const a = panelAnchor(p, centre);
   let out = `<g class="panel" data-panel="${d.id}">`;
   let y = a.y;
   if (d.log.length > 0 || d.lastIndex > 0) {
@@ -139,8 +161,8 @@ export class Picture {
   private readonly nodes: SVGGElement;
   private readonly messages: SVGGElement;
   private readonly pool = new Map<number, SVGCircleElement>();
-  private lastNodesHtml = '';
-  private lastLinks = '';
+  private lastNodesHtml: string | null = null;
+  private lastLinks: string | null = null;
 
   constructor(host: HTMLElement, private readonly onMessageClick: (id: number) => void) {
     this.svg = document.createElementNS(SVG_NS, 'svg');
@@ -158,9 +180,32 @@ export class Picture {
     });
   }
 
+  /** Forget what was drawn: the next draw rebuilds the nodes and links (e.g. after a drag moved one). */
+  invalidate(): void {
+    this.lastNodesHtml = null;
+    this.lastLinks = null;
+  }
+
+  /** Node positions now, and the centre of each node's group. */
+  private pos: Point[] = [];
+  private centreOf: Point[] = [];
+
+  /** Lays the nodes out: one circle, or one per group of a partition. */
+  setLayout(n: number, groups: readonly (readonly number[])[] | null): void {
+    const l = layout(n, groups);
+    this.pos = l.pos;
+    const parts = groups === null || groups.length < 2 ? [[...Array(n).keys()]] : groups;
+    this.centreOf = new Array<Point>(n);
+    parts.forEach((g, k) => g.forEach((node) => (this.centreOf[node] = l.centres[k] as Point)));
+  }
+
+  positions(): readonly Point[] {
+    return this.pos;
+  }
+
   drawNodes(displays: readonly NodeDisplay[]): void {
-    const n = displays.length;
-    const html = displays.map((d) => nodeSvg(d, n)).join('') + displays.map((d) => panelSvg(d, n)).join('');
+    if (this.pos.length !== displays.length) this.setLayout(displays.length, null);
+    const html = displays.map((d) => nodeSvg(d, this.pos[d.id] as Point)).join('') + displays.map((d) => panelSvg(d, this.pos[d.id] as Point, this.centreOf[d.id] as Point)).join('');
     if (html !== this.lastNodesHtml) {
       this.nodes.innerHTML = html;
       this.lastNodesHtml = html;
@@ -173,8 +218,8 @@ export class Picture {
     for (let a = 0; a < n; a++) {
       for (let b = a + 1; b < n; b++) {
         if (!blocked(a, b) && !blocked(b, a)) continue;
-        const p = nodePosition(a, n);
-        const q = nodePosition(b, n);
+        const p = this.pos[a] ?? nodePosition(a, n);
+        const q = this.pos[b] ?? nodePosition(b, n);
         html += `<line class="cut" x1="${p.x}" y1="${p.y}" x2="${q.x}" y2="${q.y}"><title>link n${a}–n${b} cut by the partition</title></line>`;
       }
     }
@@ -203,8 +248,8 @@ export class Picture {
         this.messages.append(c);
         this.pool.set(m.id, c);
       }
-      const p = nodePosition(m.from, n);
-      const q = nodePosition(m.to, n);
+      const p = this.pos[m.from] ?? nodePosition(m.from, n);
+      const q = this.pos[m.to] ?? nodePosition(m.to, n);
       const span = m.deliverAt - m.sentAt;
       const f = span <= 0 ? 1 : Math.max(0, Math.min(1, (t - m.sentAt) / span));
       // Start and end at the node's rim, not its centre.
