@@ -231,7 +231,7 @@ function draw(): void {
       layoutKey = key;
     }
     picture.drawNodes(inspect(sim, s.setup.protocol));
-    picture.drawLinks(sim.n, (a, b) => sim.network.isBlocked(a, b));
+    picture.drawLinks(sim.n, groups?.length ?? 0, (a, b) => sim.network.isBlocked(a, b));
     $('event-log').textContent = s.log.slice(-60).reverse().join('\n');
     const tl = $<HTMLInputElement>('timeline');
     tl.max = String(s.maxEvent);

@@ -61,7 +61,7 @@ export function layout(n: number, groups: readonly (readonly number[])[] | null)
   const centres: Point[] = [];
   parts.forEach((g, k) => {
     const c = { x: (WIDTH * (k + 0.5)) / parts.length, y: CY };
-    const r = parts.length === 1 ? 255 : g.length === 1 ? 0 : Math.min(200, WIDTH / (2 * parts.length) - 80);
+    const r = parts.length === 1 ? 255 : g.length === 1 ? 0 : Math.min(200, WIDTH / (2 * parts.length) - 110);
     centres.push(c);
     g.forEach((node, j) => {
       const a = -Math.PI / 2 + (2 * Math.PI * j) / g.length;
@@ -88,7 +88,8 @@ function termColour(term: number | null, committed: boolean): string {
 
 /** Where a node's side panel (log, state) goes: outside the circle. */
 function panelAnchor(p: Point, centre: Point): { x: number; y: number; left: boolean } {
-  const left = p.x < centre.x - 20 || (p.x <= centre.x + 20 && centre.x > CX);
+  // Outside the node's group circle, but never off the picture.
+  const left = p.x > WIDTH - 250 || (p.x >= 250 && (p.x < centre.x - 20 || (p.x <= centre.x + 20 && centre.x > CX)));
   return { x: left ? p.x - 60 - 170 : p.x + 60, y: p.y - 22, left };
 }
 
@@ -212,15 +213,25 @@ export class Picture {
     }
   }
 
-  /** Cut links of a partition, as red dashed lines. */
-  drawLinks(n: number, blocked: (a: number, b: number) => boolean): void {
+  /**
+   * A partition: a wall between the groups when they are laid out side by
+   * side, else (one-way or overlapping cuts) each cut link as a dashed line.
+   */
+  drawLinks(n: number, groups: number, blocked: (a: number, b: number) => boolean): void {
     let html = '';
-    for (let a = 0; a < n; a++) {
-      for (let b = a + 1; b < n; b++) {
-        if (!blocked(a, b) && !blocked(b, a)) continue;
-        const p = this.pos[a] ?? nodePosition(a, n);
-        const q = this.pos[b] ?? nodePosition(b, n);
-        html += `<line class="cut" x1="${p.x}" y1="${p.y}" x2="${q.x}" y2="${q.y}"><title>link n${a}–n${b} cut by the partition</title></line>`;
+    if (groups >= 2) {
+      for (let k = 1; k < groups; k++) {
+        const x = (WIDTH * k) / groups;
+        html += `<line class="wall" x1="${x}" y1="20" x2="${x}" y2="${HEIGHT - 20}"><title>partition: no message crosses</title></line>`;
+      }
+    } else {
+      for (let a = 0; a < n; a++) {
+        for (let b = a + 1; b < n; b++) {
+          if (!blocked(a, b) && !blocked(b, a)) continue;
+          const p = this.pos[a] ?? nodePosition(a, n);
+          const q = this.pos[b] ?? nodePosition(b, n);
+          html += `<line class="cut" x1="${p.x}" y1="${p.y}" x2="${q.x}" y2="${q.y}"><title>link n${a}–n${b} cut${blocked(a, b) && blocked(b, a) ? '' : ' one way'}</title></line>`;
+        }
       }
     }
     if (html !== this.lastLinks) {
