@@ -6,12 +6,15 @@
 
 import type { NodeId } from '../core/ids.js';
 import { assert } from '../core/assert.js';
-import { showBallot, type Ballot } from './ballot.js';
+import { compareBallots, showBallot, type Ballot } from './ballot.js';
 import type { Quorums } from './quorums.js';
+
+/** Ballots counted at once; beyond it the lowest is forgotten (that only delays learning: a learner can ask). */
+export const MAX_BALLOTS_COUNTED = 1024;
 
 export class Learner<V> {
   /** Acceptors that accepted, per ballot (or per value with the mutant). */
-  private readonly votes = new Map<string, { readonly value: V; readonly from: Set<NodeId> }>();
+  private readonly votes = new Map<string, { readonly value: V; readonly ballot: Ballot; readonly from: Set<NodeId> }>();
   private learned: { value: V } | null = null;
 
   constructor(
@@ -32,7 +35,8 @@ export class Learner<V> {
     const key = this.learnMixedBallots ? `v:${this.valueKey(value)}` : `b:${showBallot(ballot)}`;
     let entry = this.votes.get(key);
     if (entry === undefined) {
-      entry = { value, from: new Set() };
+      if (this.votes.size >= MAX_BALLOTS_COUNTED) this.forgetLowest();
+      entry = { value, ballot, from: new Set() };
       this.votes.set(key, entry);
     }
     // Invariant: one ballot carries one value (a proposer sends one value per ballot).
@@ -42,6 +46,12 @@ export class Learner<V> {
     this.learned = { value };
     this.votes.clear();
     return this.learned;
+  }
+
+  private forgetLowest(): void {
+    let lowest: [string, Ballot] | null = null;
+    for (const [k, e] of this.votes) if (lowest === null || compareBallots(e.ballot, lowest[1]) < 0) lowest = [k, e.ballot];
+    if (lowest !== null) this.votes.delete(lowest[0]);
   }
 
   /** Told by another learner (relay) or in answer to an `ask`. */
