@@ -74,8 +74,10 @@ interface Watcher {
   readonly noDelete: boolean;
   readonly progressNotify: boolean;
   readonly fragment: boolean;
-  /** Invariant: every event of this watcher below nextRev is in `buffer` or handed to the sink. */
+  /** Every event of this watcher below nextRev is in `buffer` or handed to the sink. */
   nextRev: number;
+  /** The revision of the last event handed to the sink (0: none yet). */
+  sentRev: number;
   synced: boolean;
   /** Live events not yet written, whole revisions, in order. */
   buffer: ChangeEvent[];
@@ -105,7 +107,9 @@ export class WatchHub {
 
   /** The state machine's change listener: one revision's events, or null after a snapshot restore. */
   onChanges(revision: number, events: readonly ChangeEvent[] | null): void {
-    for (const s of this.streams) s.deliver(revision, events);
+    if (this.streams.size === 0) return;
+    const keys = events === null ? null : events.map((e) => toByteString(e.kv.key));
+    for (const s of this.streams) s.deliver(revision, events, keys);
   }
 
   /** A new stream, or null when the member holds maxStreams already. */
@@ -178,7 +182,7 @@ export class WatchStream {
     const w: Watcher = {
       id, range, iv: toInterval(range), prevKv: req.prevKv, noPut: req.noPut, noDelete: req.noDelete,
       progressNotify: req.progressNotify, fragment: req.fragment,
-      nextRev: start, synced: start > src.revision, buffer: [], active: false,
+      nextRev: start, sentRev: 0, synced: start > src.revision, buffer: [], active: false,
     };
     this.watchers.set(id, w);
     this.control.push({ header: this.hub.header(src.revision), watch_id: id, created: true });
@@ -204,11 +208,11 @@ export class WatchStream {
   }
 
   /** Live events at `revision` (null: the state was replaced; everyone catches up from history). */
-  deliver(revision: number, events: readonly ChangeEvent[] | null): void {
+  deliver(revision: number, events: readonly ChangeEvent[] | null, keys: readonly string[] | null): void {
     let touched = false;
     for (const w of this.watchers.values()) {
       if (!w.synced) continue;
-      if (events === null) {
+      if (events === null || keys === null) {
         if (w.nextRev <= revision) [w.synced, touched] = [false, true];
         continue;
       }
@@ -219,7 +223,9 @@ export class WatchStream {
         continue;
       }
       w.nextRev = revision + 1;
-      for (const e of events) if (contains(w.iv, toByteString(e.kv.key))) w.buffer.push(e);
+      events.forEach((e, i) => {
+        if (contains(w.iv, keys[i] as string)) w.buffer.push(e);
+      });
       if (w.buffer.length > this.hub.limits.maxBufferedEvents) this.fallBehind(w);
       touched = true;
     }
@@ -294,6 +300,11 @@ export class WatchStream {
 
   /** Sends events of whole revisions; `through`: every event of w at or below it is then sent. */
   private sendEvents(w: Watcher, events: readonly ChangeEvent[], through: number): boolean {
+    const first = events[0];
+    // Invariant: a watcher's events go out once each, in revision order (etcd's watch guarantee).
+    assert(first === undefined || first.kv.modRevision > w.sentRev, () => `watch: event at revision ${first?.kv.modRevision} after ${w.sentRev} was sent`);
+    const lastEvent = events[events.length - 1];
+    if (lastEvent !== undefined) w.sentRev = lastEvent.kv.modRevision;
     const kept = events.filter((e) => !(e.type === 'put' ? w.noPut : w.noDelete));
     const limits = this.hub.limits;
     const packs = packRevisions(kept, limits.maxEventsPerResponse, limits.maxResponseBytes, w.fragment);
