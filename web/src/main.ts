@@ -67,7 +67,7 @@ function load(hash: string): void {
 }
 
 function startTour(tour: Tour, step: number): void {
-  const session = new Session(tour.setup, []);
+  const session = new Session(tour.setup, [], true);
   const run = new TourRun(tour, session);
   st = newState(session, run);
   run.goTo(step);
@@ -232,7 +232,7 @@ function draw(): void {
     }
     picture.drawNodes(inspect(sim, s.setup.protocol));
     picture.drawLinks(sim.n, groups?.length ?? 0, (a, b) => sim.network.isBlocked(a, b));
-    $('event-log').textContent = s.log.slice(-60).reverse().join('\n');
+    $('event-log').textContent = s.logLines(60).join('\n');
     const tl = $<HTMLInputElement>('timeline');
     tl.max = String(s.maxEvent);
     tl.value = String(s.events);

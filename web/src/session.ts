@@ -8,7 +8,7 @@ import { ClientId, TxId } from '../../src/core/ids.js';
 import { checkLinearizability } from '../../src/check/linearizability.js';
 import { findProtocol } from '../../src/sim/registry.js';
 import { Simulation, type AnySpec } from '../../src/sim/simulation.js';
-import type { TraceEvent } from '../../src/sim/trace.js';
+import type { TraceEvent, TraceType } from '../../src/sim/trace.js';
 import type { Workload } from '../../src/sim/workload.js';
 import { resolveWorkload } from '../../src/sim/workloads.js';
 import { KvWorkload } from '../../src/sim/kv-workload.js';
@@ -26,6 +26,7 @@ export const MAX_EVENTS = 2_000_000;
 /** Force-timeout gives up after this many forced ticks. */
 const MAX_FORCED_TICKS = 200;
 const LOG_LINES = 300;
+const SHOWN: readonly TraceType[] = ['protocol', 'request', 'crash', 'restart', 'pause', 'resume', 'partition', 'heal', 'drop', 'violation'];
 
 export type Linearizability = { readonly result: 'ok' | 'unknown' | 'none'; readonly detail: string } | { readonly result: 'illegal'; readonly detail: string };
 
@@ -33,8 +34,8 @@ export class Session {
   readonly spec: AnySpec;
   sim!: Simulation;
   workload: Workload<unknown, unknown> | null = null;
-  /** Readable lines of recent trace events (protocol events, faults, client traffic). */
-  log: string[] = [];
+  /** Recent trace events worth showing (protocol events, faults, violations); see `logLines`. */
+  private recent: TraceEvent[] = [];
   /** The furthest event this run has reached (the timeline's end). */
   maxEvent = 0;
   private actions: Action[];
@@ -42,7 +43,8 @@ export class Session {
   /** Listeners of every trace event (tours watch the run through it). */
   private readonly watchers = new Set<(e: TraceEvent) => void>();
 
-  constructor(readonly setup: RunSetup, actions: readonly Action[]) {
+  /** `traceSends`: also trace every message sent (tours count them; it costs speed). */
+  constructor(readonly setup: RunSetup, actions: readonly Action[], private readonly traceSends = false) {
     const spec = findProtocol(setup.protocol);
     if (spec === undefined) throw new Error(`unknown protocol ${setup.protocol}`);
     this.spec = spec;
@@ -67,9 +69,10 @@ export class Session {
     const s = this.setup;
     const mutants = new Set(s.mutant === null || s.mutant === '' ? [] : [s.mutant]);
     this.sim = new Simulation({ spec: this.spec, seed: s.seed, nodes: s.nodes, mutants, options: s.options, network: PLAYGROUND_NETWORK });
-    this.log = [];
+    this.recent = [];
     this.next = 0;
-    this.sim.subscribe((e) => this.onTrace(e));
+    // Only the types shown or watched: the simulator builds no trace object nobody wants.
+    this.sim.subscribe((e) => this.onTrace(e), this.traceSends ? [...SHOWN, 'send'] : SHOWN);
     this.workload = null;
     if (s.clients > 0) {
       const factory = resolveWorkload(this.spec.name, this.spec.workload);
@@ -80,10 +83,19 @@ export class Session {
 
   private onTrace(e: TraceEvent): void {
     for (const w of this.watchers) w(e);
-    const line = describe(e);
-    if (line === null) return;
-    this.log.push(line);
-    if (this.log.length > LOG_LINES) this.log.splice(0, this.log.length - LOG_LINES);
+    if (e.type === 'send' || e.type === 'request' || (e.type === 'drop' && e.reason !== 'manual')) return;
+    this.recent.push(e);
+    if (this.recent.length > 2 * LOG_LINES) this.recent.splice(0, this.recent.length - LOG_LINES);
+  }
+
+  /** The latest `count` events as readable lines, newest first. */
+  logLines(count: number): string[] {
+    const out: string[] = [];
+    for (let k = this.recent.length - 1; k >= 0 && out.length < count; k--) {
+      const line = describe(this.recent[k] as TraceEvent);
+      if (line !== null) out.push(line);
+    }
+    return out;
   }
 
   /** Applies the recorded action due at the current event, if any (skipping any left behind). */
