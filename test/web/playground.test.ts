@@ -139,6 +139,19 @@ describe('playground in Chromium', { skip, timeout: 120_000 }, () => {
     assert.deepEqual(errors, []);
   });
 
+  test('a message in flight shows its content on hover and is dropped on click', async () => {
+    const page = await open('#t=raft.2');
+    const before = await page.$$eval('#picture circle.msg', (cs) => cs.map((c) => c.textContent ?? ''));
+    assert.ok(before.length > 0 && before.every((t) => /RequestVote/.test(t) && /"term":\d+/.test(t)), before.join(' | '));
+    const id = await page.$eval('#picture circle.msg', (c) => (c as unknown as { getAttribute(n: string): string }).getAttribute('data-msg'));
+    await page.click(`#picture circle.msg[data-msg="${id}"]`, { force: true });
+    assert.equal((await page.$$(`#picture circle.msg[data-msg="${id}"]`)).length, 0, 'dropped');
+    assert.match(await page.evaluate(() => location.hash), new RegExp(`a=\\d+d${id}`));
+    assert.match(await page.$eval('#event-log', (e) => e.textContent ?? ''), new RegExp(`message ${id} .* dropped by hand`));
+    await page.close();
+    assert.deepEqual(errors, []);
+  });
+
   test('every tour reaches its last step', async () => {
     for (const [tour, last] of [['paxos', 8], ['multipaxos', 6], ['2pc', 6], ['3pc', 6], ['paxos-commit', 5]] as const) {
       const page = await open(`#t=${tour}.${last}`);
