@@ -3,7 +3,8 @@
 // the controls. Everything the page shows comes from the simulator.
 
 import { inspect } from './inspect.js';
-import { messageColour, Picture, type Point } from './render.js';
+import { parsePartition, partitionGroups, regroup, wireDrag } from './partition-ui.js';
+import { messageColour, Picture } from './render.js';
 import { Session, type Linearizability } from './session.js';
 import { TOURS, TourRun, type Tour } from './tours.js';
 import { decodeState, DEFAULT_SETUP, encodeState, MAX_NODES, MIN_NODES, PROTOCOLS, type Action, type ActionInput, type ProtocolName, type RunSetup } from './url.js';
@@ -140,13 +141,6 @@ function leaderOrZero(): number {
   return v < 0 ? 0 : v;
 }
 
-function parsePartition(text: string, n: number): number[][] | null {
-  const groups = text.split('|').map((g) => g.split(/[ ,]+/).filter((x) => x !== '').map(Number));
-  const all = groups.flat();
-  if (groups.length < 2 || all.some((x) => !Number.isInteger(x) || x < 0 || x >= n) || new Set(all).size !== all.length) return null;
-  return groups;
-}
-
 function showNodeMenu(node: number, x: number, y: number): void {
   const menu = $('node-menu');
   const status = st.session.sim.status(node);
@@ -176,43 +170,6 @@ function showNodeMenu(node: number, x: number, y: number): void {
 
 let layoutKey = '';
 
-/** Groups of nodes that reach each other both ways (the sides of a partition), or null when all do. */
-function partitionGroups(): number[][] | null {
-  const sim = st.session.sim;
-  if (sim.network.partition === null) return null;
-  const side = [...Array(sim.n).keys()];
-  const find = (x: number): number => (side[x] === x ? x : (side[x] = find(side[x] as number)));
-  for (let a = 0; a < sim.n; a++) for (let b = a + 1; b < sim.n; b++) if (!sim.network.isBlocked(a, b) && !sim.network.isBlocked(b, a)) side[find(a)] = find(b);
-  const groups = new Map<number, number[]>();
-  for (let a = 0; a < sim.n; a++) {
-    const r = find(a);
-    groups.set(r, [...(groups.get(r) ?? []), a]);
-  }
-  return groups.size < 2 ? null : [...groups.values()];
-}
-
-/** Dragging a node into another group (or away from all) re-partitions the cluster. */
-function dropNode(node: number, at: Point): void {
-  const sim = st.session.sim;
-  const groups = (partitionGroups() ?? [[...Array(sim.n).keys()]]).map((g) => g.filter((x) => x !== node));
-  const pos = picture.positions();
-  let best = -1;
-  let bestDist = Infinity;
-  groups.forEach((g, k) =>
-    g.forEach((m) => {
-      const p = pos[m];
-      const d = p === undefined ? Infinity : Math.hypot(p.x - at.x, p.y - at.y);
-      if (d < bestDist) [best, bestDist] = [k, d];
-    }),
-  );
-  if (best >= 0 && bestDist < 170) groups[best]?.push(node);
-  else groups.push([node]);
-  const parts = groups.filter((g) => g.length > 0).map((g) => g.sort((a, b) => a - b));
-  if (parts.length < 2) {
-    if (sim.network.partition !== null) act({ kind: 'heal' });
-  } else act({ kind: 'partition', groups: parts });
-}
-
 function redraw(): void {
   st.drawnEvent = -1;
   picture.invalidate();
@@ -223,7 +180,7 @@ function draw(): void {
   const s = st.session;
   const sim = s.sim;
   if (st.drawnEvent !== s.events) {
-    const groups = partitionGroups();
+    const groups = partitionGroups(sim);
     const key = JSON.stringify(groups);
     if (key !== layoutKey) {
       picture.setLayout(sim.n, groups);
@@ -401,7 +358,20 @@ function wire(): void {
   });
   $('heal').addEventListener('click', () => act({ kind: 'heal' }));
   $('share').addEventListener('click', () => void navigator.clipboard?.writeText(location.href).catch(() => undefined));
-  wireDrag();
+  wireDrag(picture.svg, {
+    background: () => ($('node-menu').hidden = true),
+    click: (node, ev) => {
+      const host = $('stage').getBoundingClientRect();
+      showNodeMenu(node, ev.clientX - host.left + 8, ev.clientY - host.top + 8);
+    },
+    drop: (node, at) => {
+      const sim = st.session.sim;
+      const groups = regroup(partitionGroups(sim), sim.n, node, at, picture.positions());
+      if (groups !== null) act({ kind: 'partition', groups });
+      else if (sim.network.partition !== null) act({ kind: 'heal' });
+      redraw();
+    },
+  });
   document.addEventListener('keydown', (ev) => {
     if ((ev.target as HTMLElement).tagName === 'INPUT' && (ev.target as HTMLInputElement).type !== 'range') return;
     if (ev.key === 'ArrowRight' && st.tour !== null) tourGo(1);
@@ -413,47 +383,6 @@ function wire(): void {
   });
   window.addEventListener('hashchange', () => {
     if (decodeURIComponent(location.hash) !== decodeURIComponent(`#${encodeState({ setup: st.session.setup, actions: st.session.allActions, event: st.session.events, tour: st.tour === null ? null : `${st.tour.tour.id}.${st.tour.step}` })}`)) load(location.hash);
-  });
-}
-
-function svgPoint(ev: PointerEvent): Point {
-  const m = picture.svg.getScreenCTM();
-  if (m === null) return { x: 0, y: 0 };
-  const p = new DOMPoint(ev.clientX, ev.clientY).matrixTransform(m.inverse());
-  return { x: p.x, y: p.y };
-}
-
-/** A click on a node opens its menu; a drag moves it to another group (a partition). */
-function wireDrag(): void {
-  let drag: { node: number; el: SVGGElement; from: Point; moved: boolean } | null = null;
-  picture.svg.addEventListener('pointerdown', (ev) => {
-    const g = (ev.target as Element).closest('g.node');
-    if (g === null) {
-      $('node-menu').hidden = true;
-      return;
-    }
-    drag = { node: Number(g.getAttribute('data-node')), el: g as SVGGElement, from: svgPoint(ev), moved: false };
-    picture.svg.setPointerCapture(ev.pointerId);
-  });
-  picture.svg.addEventListener('pointermove', (ev) => {
-    if (drag === null) return;
-    const p = svgPoint(ev);
-    if (!drag.moved && Math.hypot(p.x - drag.from.x, p.y - drag.from.y) < 8) return;
-    drag.moved = true;
-    drag.el.setAttribute('transform', `translate(${p.x},${p.y})`);
-    drag.el.classList.add('dragging');
-  });
-  picture.svg.addEventListener('pointerup', (ev) => {
-    const d = drag;
-    drag = null;
-    if (d === null) return;
-    if (d.moved) {
-      dropNode(d.node, svgPoint(ev));
-      redraw();
-      return;
-    }
-    const host = $('stage').getBoundingClientRect();
-    showNodeMenu(d.node, ev.clientX - host.left + 8, ev.clientY - host.top + 8);
   });
 }
 
