@@ -42,8 +42,17 @@ export function messageColour(type: string): string {
 }
 
 export function roleColour(role: string): string {
-  const base = role.split('+')[0] ?? role;
-  return ROLE_COLOURS[base] ?? (role.includes('coordinator') || role.includes('tm') ? '#f2b632' : '#5b8fd6');
+  // Commit protocols: a node hosting a resource manager is a participant; the others coordinate.
+  if (role.includes('+') || role === 'participant' || role === 'coordinator') return role.includes('participant') ? ROLE_COLOURS['follower'] as string : ROLE_COLOURS['leader'] as string;
+  return ROLE_COLOURS[role] ?? '#5b8fd6';
+}
+
+const SHORT_ROLES: Readonly<Record<string, string>> = { leader: 'ldr', acceptor: 'acc', participant: 'rm', coordinator: 'coord' };
+
+/** A role that fits in the node: "leader+acceptor+participant" -> "ldr·acc·rm". */
+function roleLabel(role: string): string {
+  if (role.length <= 12) return role;
+  return role.split('+').map((r) => SHORT_ROLES[r] ?? r).join('·');
 }
 
 export interface Point {
@@ -89,7 +98,7 @@ function termColour(term: number | null, committed: boolean): string {
 /** Where a node's side panel (log, state) goes: outside the circle. */
 function panelAnchor(p: Point, centre: Point): { x: number; y: number; left: boolean } {
   // Outside the node's group circle, but never off the picture.
-  const left = p.x > WIDTH - 250 || (p.x >= 250 && (p.x < centre.x - 20 || (p.x <= centre.x + 20 && centre.x > CX)));
+  const left = p.x > WIDTH - 230 || (p.x >= 230 && (p.x < centre.x - 20 || (p.x <= centre.x + 20 && centre.x > CX)));
   return { x: left ? p.x - 60 - 170 : p.x + 60, y: p.y - 22, left };
 }
 
@@ -114,7 +123,8 @@ function nodeSvg(d: NodeDisplay, p: Point): string {
   }
   g += `<circle class="body${d.status === 'paused' ? ' paused' : ''}" r="${NODE_R}" fill="${colour}" />`;
   g += `<text class="node-id" y="-12">n${d.id}</text>`;
-  g += `<text class="node-role" y="4">${esc(d.status === 'paused' ? `${d.role} (paused)` : d.role)}</text>`;
+  g += `<title>n${d.id}: ${esc(d.role)}${d.status === 'paused' ? ' (paused)' : ''} — click for actions, drag to partition</title>`;
+  g += `<text class="node-role" y="4">${esc(d.status === 'paused' ? `${roleLabel(d.role)} (paused)` : roleLabel(d.role))}</text>`;
   g += `<text class="node-badge" y="18">${esc(d.badge)}</text>`;
   if (d.votedFor !== null && d.status !== 'down') g += `<text class="node-vote" y="${NODE_R + 22}">voted n${d.votedFor}</text>`;
   d.votesGranted.forEach((v, k) => {
