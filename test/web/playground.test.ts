@@ -146,7 +146,9 @@ describe('playground in Chromium', { skip, timeout: 120_000 }, () => {
     const id = await page.$eval('#picture circle.msg', (c) => (c as unknown as { getAttribute(n: string): string }).getAttribute('data-msg'));
     await page.click(`#picture circle.msg[data-msg="${id}"]`, { force: true });
     assert.equal((await page.$$(`#picture circle.msg[data-msg="${id}"]`)).length, 0, 'dropped');
-    assert.match(await page.evaluate(() => location.hash), new RegExp(`a=\\d+d${id}`));
+    const hash = await page.evaluate(() => location.hash);
+    assert.match(hash, new RegExp(`a=\\d+d${id}`));
+    assert.doesNotMatch(hash, /t=raft/, 'acting by hand leaves the tour');
     assert.match(await page.$eval('#event-log', (e) => e.textContent ?? ''), new RegExp(`message ${id} .* dropped by hand`));
     await page.close();
     assert.deepEqual(errors, []);

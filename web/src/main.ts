@@ -127,9 +127,17 @@ function setupFromInputs(): RunSetup {
 // ---- actions --------------------------------------------------------------
 
 function act(a: ActionInput): void {
+  // Acting by hand leaves the tour: the run (tour actions included) is the user's now, and its URL says so.
+  if (st.tour !== null) endTour();
   st.session.act({ ...a, at: st.session.events } as Action);
   st.vt = Math.max(st.vt, st.session.sim.now());
   redraw();
+}
+
+function endTour(): void {
+  st.tour = null;
+  $('tour-panel').hidden = true;
+  $<HTMLSelectElement>('tour').value = '';
 }
 
 function dropMessage(id: number): void {
@@ -318,9 +326,7 @@ function wire(): void {
   $('tour-prev').addEventListener('click', () => tourGo(-1));
   $('tour-next').addEventListener('click', () => tourGo(1));
   $('tour-close').addEventListener('click', () => {
-    st.tour = null;
-    $('tour-panel').hidden = true;
-    $<HTMLSelectElement>('tour').value = '';
+    endTour();
     redraw();
   });
   $('tour-progress').addEventListener('click', (ev) => {
