@@ -6,7 +6,8 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError, EXIT_VERDICT } from './errors.js';
 import { FAULT_DESCRIPTIONS, FAULT_NAMES, FaultListError, parseFaults, type FaultName } from '../sim/faults.js';
-import { OptionError, parseCount, parseDuration, parseMutants, parseSeedOption, parseSeedRange } from '../sim/options.js';
+import { checkProtocolOptions } from '../sim/option-check.js';
+import { OptionError, parseCount, parseDuration, parseMutants, parseProtocolOptions, parseSeedOption, parseSeedRange } from '../sim/options.js';
 import { allProtocols, findProtocol, protocolNames } from '../sim/registry.js';
 import type { Report } from '../sim/report.js';
 import { DEFAULT_CLIENTS, DEFAULT_LIVENESS_MS, runSeed, type RunConfig } from '../sim/run.js';
@@ -32,6 +33,12 @@ interface SimFlags {
   trace?: string;
   list?: boolean;
   report?: string;
+  option: string[];
+  stopOnViolation?: boolean;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 export function register(program: Command): void {
@@ -51,6 +58,8 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object instead of the text summary')
     .option('--trace <file>', 'write the trace as JSON Lines (one seed only)')
     .option('--list', 'list protocols, their mutants and scenarios, and the faults')
+    .option('--option <key=value>', 'a protocol option, repeatable (e.g. --option checkQuorum=false; see --list)', collect, [])
+    .option('--stop-on-violation', 'stop a range of seeds at the first violation')
     .option('--report <names>', "extra summary sections the protocol offers (comma list, e.g. 'messages' for the commit protocols)")
     .addHelpText('after', '\nExamples:\n  synod sim --protocol register --seeds 1..200\n  synod sim --protocol register --seed 7 --mutant stale-read --trace run.jsonl\n  synod sim --list')
     .action((flags: SimFlags) => {
@@ -117,7 +126,9 @@ function planRuns(flags: SimFlags): Plan {
     mutants: parseMutants(flags.mutant, spec.mutants, spec.name),
     clients: parseCount(flags.clients, '--clients', 1, 256),
     livenessMs: parseDuration(flags.liveness, '--liveness'),
+    options: parseProtocolOptions(flags.option, spec.options, spec.name),
   }));
+  usage(() => checkProtocolOptions(spec, base.nodes, base.mutants, base.options));
   const scenario = findScenario(spec, flags.scenario);
   return { spec, seeds, base: scenario === undefined ? base : { ...base, scenario } };
 }
@@ -137,6 +148,7 @@ function execute(plan: Plan, flags: SimFlags): boolean {
       summary.add(r);
       if (r.violation !== null && flags.json !== true) progress.note(`seed ${seed}: ${r.violation.invariant}: ${r.violation.message.split('\n')[0] ?? ''}\n  replay: ${r.violation.replay}`);
       progress.update(summary.runs, summary.violations.length);
+      if (r.violation !== null && flags.stopOnViolation === true) break;
     }
   } finally {
     trace?.close();
@@ -217,6 +229,7 @@ function list(json: boolean): void {
     workload: typeof s.workload === 'string' ? s.workload : 'custom',
     tickMs: s.tickMs,
     mutants: s.mutants,
+    options: s.options ?? {},
     scenarios: Object.fromEntries((s.scenarios ?? []).map((x) => [x.name, x.description])),
   }));
   if (json) {
@@ -227,6 +240,7 @@ function list(json: boolean): void {
   for (const p of protocols) {
     out.push(`${p.name}: ${p.description} (workload ${p.workload})`);
     for (const [m, d] of Object.entries(p.mutants)) out.push(`  mutant ${m}: ${d}`);
+    for (const [m, d] of Object.entries(p.options)) out.push(`  option ${m}: ${d}`);
     for (const [m, d] of Object.entries(p.scenarios)) out.push(`  scenario ${m}: ${d}`);
   }
   out.push('faults (--faults all | none | a comma list):');

@@ -71,3 +71,25 @@ export function parseMutants(text: string | undefined, known: Readonly<Record<st
   }
   return out;
 }
+
+/** `--option key=value` (repeatable): protocol options; 'true'/'false' become booleans, decimal numbers numbers, the rest strings. */
+export function parseProtocolOptions(items: readonly string[], known: Readonly<Record<string, string>> | undefined, protocol: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const item of items) {
+    const m = /^([A-Za-z][A-Za-z0-9_.-]*)=(.*)$/.exec(item.trim());
+    if (m === null) throw new OptionError(`--option must look like key=value (e.g. checkQuorum=false), got '${item}'`);
+    const key = m[1] as string;
+    const text = (m[2] as string).trim();
+    if (known !== undefined && !Object.hasOwn(known, key)) {
+      throw new OptionError(`protocol '${protocol}' has no option '${key}' (known: ${Object.keys(known).join(', ')})`);
+    }
+    if (Object.hasOwn(out, key)) throw new OptionError(`--option ${key} given twice`);
+    out[key] = text === 'true' ? true : text === 'false' ? false : /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : text;
+  }
+  return out;
+}
+
+/** Formats protocol options back into `--option key=value` words (the replay command). */
+export function formatProtocolOptions(options: Readonly<Record<string, unknown>>): string[] {
+  return Object.keys(options).sort().map((k) => `--option ${k}=${String(options[k])}`);
+}

@@ -82,6 +82,11 @@ export interface ProtocolSpec<M extends Message = Message, W = unknown, Req = un
   readonly mutants: Readonly<Record<string, string>>;
   /** Milliseconds of virtual time per tick. */
   readonly tickMs: number;
+  /**
+   * The options the protocol reads from NodeContext.options (name -> what it
+   * does), when it declares them: `synod sim --option` then refuses other names.
+   */
+  readonly options?: Readonly<Record<string, string>>;
   /** A fresh node with empty durable state. */
   create(ctx: NodeContext): SimNode<M, W, Req, Reply>;
   /** A node restarted from the writes that survived on its disk, in the order they were made. */

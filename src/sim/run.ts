@@ -5,6 +5,7 @@
 // with its seed, event number and a one-line replay command.
 
 import { FAULT_NAMES, formatFaults, Nemesis, type FaultName } from './faults.js';
+import { formatProtocolOptions } from './options.js';
 import type { Report } from './report.js';
 import type { Scenario, ScenarioControl } from './scenario.js';
 import { Simulation, type AnySpec, type Violation } from './simulation.js';
@@ -61,10 +62,11 @@ export function formatDuration(ms: number): string {
 }
 
 /** The one-line command that replays a run. */
-export function replayCommand(c: Pick<RunConfig, 'spec' | 'seed' | 'nodes' | 'faults' | 'mutants' | 'scenario' | 'durationMs' | 'clients' | 'livenessMs'>): string {
+export function replayCommand(c: Pick<RunConfig, 'spec' | 'seed' | 'nodes' | 'faults' | 'mutants' | 'scenario' | 'durationMs' | 'clients' | 'livenessMs' | 'options'>): string {
   const parts = ['synod sim', `--protocol ${c.spec.name}`, `--seed ${c.seed}`, `--nodes ${c.nodes}`, `--faults ${formatFaults(c.faults)}`];
   if (c.mutants.size > 0) parts.push(`--mutant ${[...c.mutants].sort().join(',')}`);
   if (c.scenario !== undefined) parts.push(`--scenario ${c.scenario.name}`);
+  if (c.options !== undefined) parts.push(...formatProtocolOptions(c.options));
   parts.push(`--duration ${formatDuration(c.durationMs)}`);
   // Settings the CLI can change, named only when they differ from its defaults.
   if (c.clients !== undefined && c.clients !== DEFAULT_CLIENTS) parts.push(`--clients ${c.clients}`);
