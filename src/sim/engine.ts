@@ -97,6 +97,12 @@ export class SimulationEngine {
   /** Replies to requests submitted by hand (`submit`), by request id. */
   readonly replies = new Map<number, unknown>();
   protected readonly manualRequests = new Set<number>();
+  /** Called when a node's view shows a new role (elections, step-downs, crashes and restarts). */
+  protected readonly roleWatchers: ((node: number, from: string, to: string) => void)[] = [];
+  /** The role each node's view showed at the last check ('down' while crashed). */
+  protected readonly lastRoles: string[] = [];
+  /** Called when a node's persist became durable (after its continuation ran). */
+  protected readonly durableWatchers: ((node: number) => void)[] = [];
 
   constructor(config: SimulationConfig) {
     if (!Number.isInteger(config.nodes) || config.nodes < 1 || config.nodes > MAX_NODES) {
@@ -203,6 +209,16 @@ export class SimulationEngine {
   nextEventTime(): number | null {
     const e = this.queue.peek();
     return e === undefined ? null : e.time;
+  }
+
+  /** Calls `watch(node, from, to)` whenever a node's view shows a new role (checked after every event). */
+  onRoleChange(watch: (node: number, from: string, to: string) => void): void {
+    this.roleWatchers.push(watch);
+  }
+
+  /** Calls `watch(node)` whenever one of a node's writes has become durable (its fsync completed). */
+  onDurable(watch: (node: number) => void): void {
+    this.durableWatchers.push(watch);
   }
 
   // ---- driving -------------------------------------------------------------
@@ -342,6 +358,7 @@ export class SimulationEngine {
       case EventKind.Synced: {
         if (this.want.synced) this.emit({ type: 'synced', i: this.eventNo, t: this.time, node: e.node, records: e.b });
         (this.hosts[e.node] as NodeHost).synced();
+        for (const w of this.durableWatchers) w(e.node);
         return;
       }
       case EventKind.ClientDeliver:
@@ -363,7 +380,7 @@ export class SimulationEngine {
   }
 
   protected checkInvariants(): void {
-    if (this.invariants.length === 0 || this.violationValue !== null) return;
+    if ((this.invariants.length === 0 && this.roleWatchers.length === 0) || this.violationValue !== null) return;
     // Reuses one array; its length changes only when a node goes down or comes back.
     // When every view is the very object of the last check (a node that caches its
     // view returns the same object until its state changes), nothing can have changed.
@@ -376,6 +393,7 @@ export class SimulationEngine {
       if (views[k] !== v) {
         views[k] = v;
         changed = true;
+        if (this.roleWatchers.length > 0) this.noteRole(h.index, v.role);
       }
       k++;
     }
@@ -383,7 +401,8 @@ export class SimulationEngine {
       views.length = k;
       changed = true;
     }
-    if (!changed) return;
+    if (this.roleWatchers.length > 0) for (const h of this.hosts) if (h.node === null) this.noteRole(h.index, 'down');
+    if (!changed || this.invariants.length === 0) return;
     for (const inv of this.invariants) {
       const problem = inv.check(views, this.eventNo);
       if (problem !== null) {
@@ -391,6 +410,13 @@ export class SimulationEngine {
         return;
       }
     }
+  }
+
+  protected noteRole(node: number, role: string): void {
+    const before = this.lastRoles[node] ?? 'start';
+    if (before === role) return;
+    this.lastRoles[node] = role;
+    for (const w of this.roleWatchers) w(node, before, role);
   }
 
   protected scheduleTick(node: number, time: number): void {

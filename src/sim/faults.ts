@@ -4,10 +4,10 @@
 // phase undoes whatever is still active.
 
 import type { Prng } from '../core/prng.js';
-import { bridge, halves, isolate, oneWay, ring, type Partition } from './partitions.js';
+import { bridge, groups, halves, isolate, oneWay, ring, type Partition } from './partitions.js';
 import type { ProcessStatus } from './host.js';
 
-export const FAULT_NAMES = ['loss', 'dup', 'delay', 'partition', 'crash', 'pause', 'torn-write', 'slow-disk'] as const;
+export const FAULT_NAMES = ['loss', 'dup', 'delay', 'partition', 'crash', 'pause', 'torn-write', 'slow-disk', 'reboot', 'role-partition', 'role-crash'] as const;
 export type FaultName = (typeof FAULT_NAMES)[number];
 
 export const FAULT_DESCRIPTIONS: Readonly<Record<FaultName, string>> = {
@@ -19,6 +19,9 @@ export const FAULT_DESCRIPTIONS: Readonly<Record<FaultName, string>> = {
   pause: 'a node\'s process is stopped (SIGSTOP) and resumed later; its inputs queue up meanwhile',
   'torn-write': 'a crash keeps a random prefix of the records of the persist in flight',
   'slow-disk': 'windows where one node\'s disk is 10-100 times slower',
+  reboot: 'a node crashes right after one of its writes becomes durable and restarts 0-5 ms later (armed at random and around role changes): a forgotten vote or promise gets a second chance',
+  'role-partition': 'when a node\'s role changes (an election), it is often cut off soon after, alone or with one peer, for 0.05-1.5 s: old leaders in minorities, uncommitted tails',
+  'role-crash': 'when a node\'s role changes, it sometimes crashes 0-30 ms later and restarts 50-500 ms later: leader churn',
 };
 
 export class FaultListError extends Error {
@@ -61,6 +64,10 @@ export interface FaultControl {
   setLinkFaults(node: number | null, loss: number, dup: number): void;
   setExtraDelay(ms: number): void;
   setSlowDisk(node: number, factor: number): void;
+  /** Role changes seen in the nodes' views (the 'role-*' faults and 'reboot' react to them). */
+  onRoleChange?(watch: (node: number, from: string, to: string) => void): void;
+  /** A node's write became durable ('reboot' reacts to it). */
+  onDurable?(watch: (node: number) => void): void;
 }
 
 export interface NemesisConfig {
@@ -72,7 +79,23 @@ export interface NemesisConfig {
 
 export const DEFAULT_NEMESIS: NemesisConfig = { meanGapMs: 400, durationMs: [100, 2500] };
 
-type Action = Exclude<FaultName, 'torn-write'>;
+/** Faults drawn by the timer; 'torn-write' modifies crashes, the 'role-*' faults react to role changes. */
+type Action = Exclude<FaultName, 'torn-write' | 'role-partition' | 'role-crash'>;
+
+/** How the faults that react to protocol activity behave (probabilities per role change, windows in ms). */
+const REACTIVE = {
+  /** Chance that a role change arms a reboot of another node at its next durable write. */
+  rebootOnRole: 0.5,
+  /** How long an armed reboot waits for a durable write before it lapses. */
+  rebootArmedMs: [20, 200] as const,
+  rebootRestartMs: [0, 5] as const,
+  partitionOnRole: 0.3,
+  partitionDelayMs: [0, 40] as const,
+  partitionMs: [50, 1500] as const,
+  crashOnRole: 0.15,
+  crashDelayMs: [0, 30] as const,
+  crashRestartMs: [50, 500] as const,
+};
 
 /**
  * Draws faults at random times. At most a minority of nodes is crashed or
@@ -90,13 +113,21 @@ export class Nemesis {
   private delayOn = false;
   private readonly slow = new Set<number>();
   private readonly actions: Action[];
+  /** Node -> virtual time until which its next durable write triggers a reboot. */
+  private readonly armed = new Map<number, number>();
 
-  constructor(private readonly ctl: FaultControl, private readonly rng: Prng, faults: ReadonlySet<FaultName>, private readonly config: NemesisConfig = DEFAULT_NEMESIS) {
-    this.actions = [...faults].filter((f): f is Action => f !== 'torn-write');
+  constructor(private readonly ctl: FaultControl, private readonly rng: Prng, private readonly faults: ReadonlySet<FaultName>, private readonly config: NemesisConfig = DEFAULT_NEMESIS) {
+    this.actions = [...faults].filter((f): f is Action => f !== 'torn-write' && f !== 'role-partition' && f !== 'role-crash');
   }
 
   start(): void {
     if (this.actions.length > 0) this.scheduleNext();
+    const f = this.faults;
+    if (f.has('reboot') || f.has('role-partition') || f.has('role-crash')) this.ctl.onRoleChange?.((node, from, to) => {
+        // A start or a restart is no election: only changes between live roles count.
+        if (from !== 'start' && from !== 'down' && to !== 'down') this.onRole(node);
+      });
+    if (f.has('reboot')) this.ctl.onDurable?.((node) => this.onDurable(node));
   }
 
   /** No more faults; pending undo actions become no-ops (the simulator heals everything). */
@@ -152,7 +183,64 @@ export class Nemesis {
       case 'slow-disk':
         this.slowDisk();
         return;
+      case 'reboot':
+        this.arm(this.rng.int(0, this.ctl.n - 1));
+        return;
     }
+  }
+
+  private between(range: readonly [number, number]): number {
+    return range[0] + this.rng.float() * (range[1] - range[0]);
+  }
+
+  /** Crashes and restarts may stop at most a minority of the nodes at once. */
+  private mayStop(): boolean {
+    let stopped = 0;
+    for (let i = 0; i < this.ctl.n; i++) if (this.ctl.status(i) !== 'up') stopped++;
+    return stopped < Math.floor((this.ctl.n - 1) / 2);
+  }
+
+  /** Protocol activity: a node's role changed. Elections are where votes, promises and uncommitted tails are at stake. */
+  private onRole(node: number): void {
+    if (this.stopped) return;
+    const f = this.faults;
+    if (f.has('reboot') && this.ctl.n > 1 && this.rng.chance(REACTIVE.rebootOnRole)) {
+      const other = (node + this.rng.int(1, this.ctl.n - 1)) % this.ctl.n;
+      this.arm(other);
+    }
+    if (f.has('role-partition') && !this.partitioned && this.ctl.n >= 3 && this.rng.chance(REACTIVE.partitionOnRole)) {
+      this.partitioned = true;
+      const order = this.rng.shuffle([...Array(this.ctl.n).keys()].filter((i) => i !== node));
+      // Alone, or with one peer: either way a minority of a cluster of 5 or more.
+      const minority = this.ctl.n >= 5 && this.rng.chance(0.5) ? [node, order[0] as number] : [node];
+      const rest = order.filter((i) => !minority.includes(i));
+      this.ctl.at(this.ctl.now() + this.between(REACTIVE.partitionDelayMs), () => {
+        if (this.stopped) return;
+        this.ctl.setPartition(groups(this.ctl.n, [minority, rest]));
+        this.ctl.at(this.ctl.now() + this.between(REACTIVE.partitionMs), () => ((this.partitioned = false), this.stopped || this.ctl.setPartition(null)));
+      });
+    }
+    if (f.has('role-crash') && this.rng.chance(REACTIVE.crashOnRole)) {
+      this.ctl.at(this.ctl.now() + this.between(REACTIVE.crashDelayMs), () => {
+        if (this.stopped || this.ctl.status(node) !== 'up' || !this.mayStop()) return;
+        this.ctl.crash(node);
+        this.ctl.at(this.ctl.now() + this.between(REACTIVE.crashRestartMs), () => this.ctl.status(node) === 'down' && this.ctl.restart(node));
+      });
+    }
+  }
+
+  private arm(node: number): void {
+    this.armed.set(node, this.ctl.now() + this.between(REACTIVE.rebootArmedMs));
+  }
+
+  /** 'reboot': the write just became durable and its follow-up messages are out; then the power goes. */
+  private onDurable(node: number): void {
+    const until = this.armed.get(node);
+    if (until === undefined || this.stopped) return;
+    this.armed.delete(node);
+    if (this.ctl.now() > until || this.ctl.status(node) !== 'up' || !this.mayStop()) return;
+    this.ctl.crash(node);
+    this.ctl.at(this.ctl.now() + this.between(REACTIVE.rebootRestartMs), () => this.ctl.status(node) === 'down' && this.ctl.restart(node));
   }
 
   private applyRates(): void {

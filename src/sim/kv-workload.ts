@@ -26,9 +26,16 @@ export interface KvWorkloadConfig {
   readonly casShare: number;
   /** Limit on recorded operations; once reached clients stop starting new ones. */
   readonly maxOps: number;
+  /**
+   * Share of clients that read from the node that last answered them a read
+   * (sticky readers) instead of the node they believe leads: they keep talking
+   * to an old leader cut off from the others, as a client with a cached
+   * connection does, so that a stale read there is seen by the checker.
+   */
+  readonly stickyReaders: number;
 }
 
-export const DEFAULT_KV_WORKLOAD: KvWorkloadConfig = { keys: 3, thinkMs: 10, timeoutMs: 150, backoffMs: 5, readShare: 0.45, casShare: 0.2, maxOps: 100_000 };
+export const DEFAULT_KV_WORKLOAD: KvWorkloadConfig = { keys: 3, thinkMs: 10, timeoutMs: 150, backoffMs: 5, readShare: 0.45, casShare: 0.2, maxOps: 100_000, stickyReaders: 0.4 };
 
 /** Clients are numbered 0..255 (a timer tag packs the client and a generation). */
 export const MAX_KV_CLIENTS = 256;
@@ -39,6 +46,8 @@ interface Client {
   seq: number;
   /** The node this client believes leads. */
   target: number;
+  /** Sticky readers: the node their reads go to (null: reads follow `target` like writes). */
+  readTarget: number | null;
   /** The operation in progress, or null while thinking. */
   op: KvOp | null;
   invokeValue: Value | readonly [Value, Value];
@@ -64,6 +73,7 @@ export function kvConfig(options: Readonly<Record<string, unknown>>): KvWorkload
     readShare: numberOption(options, 'readShare', d.readShare, 0, 1),
     casShare: numberOption(options, 'casShare', d.casShare, 0, 1),
     maxOps: numberOption(options, 'maxOps', d.maxOps, 1, 10_000_000),
+    stickyReaders: numberOption(options, 'stickyReaders', d.stickyReaders, 0, 1),
   };
 }
 
@@ -84,7 +94,9 @@ export class KvWorkload implements Workload<KvRequest, KvReply> {
   start(ctx: WorkloadContext<KvRequest>): void {
     this.ctx = ctx;
     for (let p = 0; p < this.clientCount; p++) {
-      const c: Client = { process: p, id: ClientId(`c${p}`), seq: 0, target: ctx.rng.int(0, ctx.members.length - 1), op: null, invokeValue: null, timerGen: 0, timer: 'think' };
+      const target = ctx.rng.int(0, ctx.members.length - 1);
+      const sticky = ctx.rng.float() < this.config.stickyReaders;
+      const c: Client = { process: p, id: ClientId(`c${p}`), seq: 0, target, readTarget: sticky ? target : null, op: null, invokeValue: null, timerGen: 0, timer: 'think' };
       this.clients.push(c);
       this.think(c);
     }
@@ -100,7 +112,7 @@ export class KvWorkload implements Workload<KvRequest, KvReply> {
     if (c.timer === 'timeout') {
       // No answer in time: the node may be down, partitioned or no longer leading.
       this.counts.timeouts++;
-      c.target = (c.target + 1) % this.context().members.length;
+      this.moveOn(c, null);
     }
     this.attempt(c);
   }
@@ -121,7 +133,7 @@ export class KvWorkload implements Workload<KvRequest, KvReply> {
         this.complete(c, 'fail', null);
         return;
       case 'not-leader':
-        c.target = reply.leader ?? (c.target + 1) % this.context().members.length;
+        this.moveOn(c, reply.leader);
         this.retryLater(c);
         return;
       case 'unknown':
@@ -227,10 +239,22 @@ export class KvWorkload implements Workload<KvRequest, KvReply> {
     return null;
   }
 
+  private isStickyRead(c: Client): boolean {
+    return c.readTarget !== null && c.op !== null && c.op.f === 'read';
+  }
+
+  /** After a timeout or a 'not-leader' answer: follow the hint or try the next node (a sticky reader moves its read target only). */
+  private moveOn(c: Client, hint: NodeId | null): void {
+    const n = this.context().members.length;
+    if (this.isStickyRead(c)) c.readTarget = hint ?? ((c.readTarget as number) + 1) % n;
+    else c.target = hint ?? (c.target + 1) % n;
+  }
+
   private attempt(c: Client): void {
     const ctx = this.context();
     const op = c.op as KvOp;
-    const id = ctx.send(ctx.members[c.target] as NodeId, { client: c.id, seq: c.seq, op });
+    const to = this.isStickyRead(c) ? (c.readTarget as number) : c.target;
+    const id = ctx.send(ctx.members[to] as NodeId, { client: c.id, seq: c.seq, op });
     this.requests.set(id, { process: c.process, seq: c.seq });
     this.setTimer(c, 'timeout', this.config.timeoutMs);
   }
