@@ -19,7 +19,7 @@ export const FAULT_DESCRIPTIONS: Readonly<Record<FaultName, string>> = {
   pause: 'a node\'s process is stopped (SIGSTOP) and resumed later; its inputs queue up meanwhile',
   'torn-write': 'a crash keeps a random prefix of the records of the persist in flight',
   'slow-disk': 'windows where one node\'s disk is 10-100 times slower',
-  reboot: 'a node crashes right after one of its writes becomes durable and restarts 0-5 ms later (armed at random and around role changes): a forgotten vote or promise gets a second chance',
+  reboot: 'a node crashes right after one of its writes becomes durable and restarts 0-2 ms later (armed at random and around role changes): a forgotten vote or promise gets a second chance',
   'role-partition': 'when a node\'s role changes (an election), it is often cut off soon after, alone or with one peer, for 0.05-1.5 s: old leaders in minorities, uncommitted tails',
   'role-crash': 'when a node\'s role changes, it sometimes crashes 0-30 ms later and restarts 50-500 ms later: leader churn',
 };
@@ -84,11 +84,11 @@ type Action = Exclude<FaultName, 'torn-write' | 'role-partition' | 'role-crash'>
 
 /** How the faults that react to protocol activity behave (probabilities per role change, windows in ms). */
 const REACTIVE = {
-  /** Chance that a role change arms a reboot of another node at its next durable write. */
-  rebootOnRole: 0.5,
+  /** Chance, for each other node, that a role change arms a reboot of it at its next durable write. */
+  rebootOnRole: 0.35,
   /** How long an armed reboot waits for a durable write before it lapses. */
   rebootArmedMs: [20, 200] as const,
-  rebootRestartMs: [0, 5] as const,
+  rebootRestartMs: [0, 2] as const,
   partitionOnRole: 0.3,
   partitionDelayMs: [0, 40] as const,
   partitionMs: [50, 1500] as const,
@@ -204,9 +204,9 @@ export class Nemesis {
   private onRole(node: number): void {
     if (this.stopped) return;
     const f = this.faults;
-    if (f.has('reboot') && this.ctl.n > 1 && this.rng.chance(REACTIVE.rebootOnRole)) {
-      const other = (node + this.rng.int(1, this.ctl.n - 1)) % this.ctl.n;
-      this.arm(other);
+    if (f.has('reboot')) {
+      // The others' next writes are likely votes or promises for this node's election.
+      for (let other = 0; other < this.ctl.n; other++) if (other !== node && this.rng.chance(REACTIVE.rebootOnRole)) this.arm(other);
     }
     if (f.has('role-partition') && !this.partitioned && this.ctl.n >= 3 && this.rng.chance(REACTIVE.partitionOnRole)) {
       this.partitioned = true;
