@@ -373,8 +373,8 @@ export class WatchStream {
   }
 }
 
-/** Bytes the wire layer lent us, copied so they outlive the call's buffers. */
-const copy = (b: Buffer): Uint8Array => Uint8Array.prototype.slice.call(b);
+/** Bytes the wire layer lent us, copied so they outlive the call's buffers (an absent field decodes as an empty array, not a Buffer). */
+const copy = (b: Buffer): Uint8Array => (b.length === 0 ? new Uint8Array(0) : Uint8Array.prototype.slice.call(b));
 
 /** A decoded create_request in the hub's terms. */
 export function createOf(c: T.WatchCreateRequest): CreateRequest {

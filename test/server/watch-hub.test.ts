@@ -4,7 +4,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { Store, b } from '../kv/helpers.js';
-import { WatchHub, type CreateRequest, type WatchLimits, type WatchSink, type WatchStream } from '../../src/server/watch.js';
+import { loadEtcdRoot } from '../../src/server/grpc/proto.js';
+import { WatchHub, createOf, type CreateRequest, type WatchLimits, type WatchSink, type WatchStream } from '../../src/server/watch.js';
 import { packRevisions } from '../../src/server/watch-wire.js';
 import type * as T from '../../src/server/grpc/etcd-types.js';
 import type { ChangeEvent } from '../../src/kv/changes.js';
@@ -252,5 +253,16 @@ describe('watch responses: packing', () => {
     assert.deepEqual(plain.map((p) => [p.events.map((e) => e.kv.modRevision).join(''), p.fragment]), [['11', false], ['22', false], ['33333', false], ['4', false]]);
     const frag = packRevisions(events, 3, 1 << 20, true);
     assert.deepEqual(frag.map((p) => [p.events.map((e) => e.kv.modRevision).join(''), p.fragment]), [['11', false], ['22', false], ['333', true], ['33', false], ['4', false]]);
+  });
+});
+
+describe('watch requests from the wire', () => {
+  test('a decoded create_request with absent fields (one key, no range_end) and with filters', () => {
+    const type = loadEtcdRoot().lookupType('etcdserverpb.WatchRequest');
+    const decode = (o: object): T.WatchRequest => type.decode(type.encode(type.fromObject(o)).finish()) as unknown as T.WatchRequest;
+    const one = createOf(decode({ create_request: { key: Buffer.from('k') } }).create_request as T.WatchCreateRequest);
+    assert.deepEqual([Buffer.from(one.key).toString(), one.rangeEnd.length, one.startRevision, one.watchId, one.noPut, one.noDelete], ['k', 0, 0, 0, false, false]);
+    const all = createOf(decode({ create_request: { range_end: Buffer.from([0]), start_revision: 7, filters: [0, 1], prev_kv: true, watch_id: 3 } }).create_request as T.WatchCreateRequest);
+    assert.deepEqual([all.key.length, [...all.rangeEnd], all.startRevision, all.watchId, all.noPut, all.noDelete, all.prevKv], [0, [0], 7, 3, true, true, true]);
   });
 });
