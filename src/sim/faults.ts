@@ -238,9 +238,14 @@ export class Nemesis {
     const until = this.armed.get(node);
     if (until === undefined || this.stopped) return;
     this.armed.delete(node);
-    if (this.ctl.now() > until || this.ctl.status(node) !== 'up' || !this.mayStop()) return;
-    this.ctl.crash(node);
-    this.ctl.at(this.ctl.now() + this.between(REACTIVE.rebootRestartMs), () => this.ctl.status(node) === 'down' && this.ctl.restart(node));
+    if (this.ctl.now() > until) return;
+    const restartAfter = this.between(REACTIVE.rebootRestartMs);
+    // Its own event at the same instant: the invariants see the state the write made durable before the power goes.
+    this.ctl.at(this.ctl.now(), () => {
+      if (this.stopped || this.ctl.status(node) !== 'up' || !this.mayStop()) return;
+      this.ctl.crash(node);
+      this.ctl.at(this.ctl.now() + restartAfter, () => this.ctl.status(node) === 'down' && this.ctl.restart(node));
+    });
   }
 
   private applyRates(): void {
