@@ -28,13 +28,14 @@ import { GrpcError, GrpcStatus } from './grpc/index.js';
 import { kvErrorToGrpc } from './etcd-map.js';
 import { etcdHandlers } from './kv-service.js';
 import { WatchHub, type WatchLimits } from './watch.js';
+import { LeaseService, type LeaseFrame } from './lease-service.js';
 
 // The member is written against the ReplicatedLog interface: W and M stay opaque here.
 type W = unknown;
 type M = { readonly type: string };
 /** Peer frames of the key-value server: the generic ones and the members' client URLs. */
 type MemberInfo = { readonly type: 'member-info'; readonly name: string; readonly clientUrls: readonly string[] };
-type Frame = PeerFrame<M, KvRequest, KvReply> | MemberInfo;
+type Frame = PeerFrame<M, KvRequest, KvReply> | MemberInfo | LeaseFrame;
 
 export interface MemberOptions {
   /** Apply entries to a snapshot and compact the log every this many entries. */
@@ -95,7 +96,7 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
   const transport = new TcpTransport<Frame>({
     id: cfg.memberId, clusterId: cfg.clusterId.toString(16), listen: urlHostPort(cfg.listenPeerUrls[0] as URL), peers, logger: logger.child({ part: 'net' }),
   });
-  const forwarder = new Forwarder<M, KvRequest, KvReply, MemberInfo>(transport);
+  const forwarder = new Forwarder<M, KvRequest, KvReply, MemberInfo | LeaseFrame>(transport);
   let leader: NodeId | null = null;
   const onEvent = (e: ProtocolEvent): void => {
     const status = log.status();
@@ -142,9 +143,12 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
     void stop();
   };
 
+  // Created once `submit` exists; lease frames arriving before that are dropped (the asking peer times out).
+  let leases: LeaseService | null = null;
   const clientUrlsById = new Map<NodeId, readonly string[]>([[cfg.memberId, cfg.advertiseClientUrls.map((u) => u.origin)]]);
   servePeerFrames(transport, forwarder, host, (from, frame) => {
     if (frame.type === 'member-info') clientUrlsById.set(from, frame.clientUrls);
+    else leases?.onFrame(from, frame);
   });
   await transport.start();
   const announce = (): void => {
@@ -196,7 +200,15 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
     membership: () => binding.membership(),
     stop: async () => stop(),
   };
-  const grpc = new EtcdGrpcServer(etcdHandlers(running, opts.requestTimeoutMs ?? 5000));
+  leases = new LeaseService({
+    sm: node.sm, status: () => log.status(), submit, timeoutMs: opts.requestTimeoutMs ?? 5000,
+    sendPeer: (to, frame) => transport.send(to, frame),
+    header: (revision) => ({ cluster_id: cfg.clusterId, member_id: cfg.memberId, revision, raft_term: log.status().term }),
+    // etcd's minimum TTL: one and a half election timeouts, so a lease outlives an election.
+    minTtlSeconds: Math.ceil((1.5 * cfg.electionTicks * cfg.tickMs) / 1000),
+  });
+  leases.start();
+  const grpc = new EtcdGrpcServer({ ...etcdHandlers(running, opts.requestTimeoutMs ?? 5000), ...leases.handlers() });
   const clientAddr = urlHostPort(cfg.listenClientUrls[0] as URL);
   const addr = await grpc.listen(clientAddr.port, clientAddr.host);
   let metricsServer: Server | null = null;
@@ -229,6 +241,7 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
       clearInterval(updateGauges);
       forwarder.stop();
       watches.close();
+      leases?.stop();
       await grpc.close();
       await host.stop();
       await transport.stop();
