@@ -76,6 +76,7 @@ export class KvNode<W, M extends Message> implements SimNode<M, W, KvRequest, Kv
   private chainVersion = 0;
   /** view() is rebuilt only when something it shows changed (the simulator compares views by identity). */
   private viewCache: { readonly view: NodeView; readonly extra: Readonly<Record<string, unknown>> | undefined; readonly status: LogStatus; readonly kvKey: readonly number[] } | null = null;
+  private viewParts: { readonly revision: number; readonly compactRevision: number; readonly kv: Readonly<Record<string, unknown>>; readonly chainVersion: number; readonly appliedChain: Readonly<Record<string, string>> } | null = null;
   /** An input reached the node since the last view(): the cached view must be re-validated. */
   private inputSinceView = true;
 
@@ -298,15 +299,18 @@ export class KvNode<W, M extends Message> implements SimNode<M, W, KvRequest, Kv
   }
 
   private buildView(extra: Readonly<Record<string, unknown>> | undefined, status: LogStatus): NodeView {
-    const kv: Record<string, unknown> = {};
-    for (const e of this.sm.entries(this.opts.viewKeys ?? 32)) kv[fromUtf8(e.key)] = decodeValue(e.value);
+    // The key-values and the chain window change less often than the rest: reuse them while unchanged.
+    const parts = this.viewParts;
+    const kv = parts !== null && parts.revision === this.sm.revision && parts.compactRevision === this.sm.compactRevision ? parts.kv : this.viewKv();
+    const appliedChain = parts !== null && parts.chainVersion === this.chainVersion ? parts.appliedChain : Object.fromEntries(this.recentChain);
+    this.viewParts = { revision: this.sm.revision, compactRevision: this.sm.compactRevision, kv, chainVersion: this.chainVersion, appliedChain };
     return {
       ...extra,
       ...status,
       applied: this.sm.appliedIndex,
       revision: this.sm.revision,
       compactRevision: this.sm.compactRevision,
-      appliedChain: Object.fromEntries(this.recentChain),
+      appliedChain,
       keyCount: this.sm.keyCount,
       kv,
       sessions: this.sm.sessionCount,
@@ -314,6 +318,13 @@ export class KvNode<W, M extends Message> implements SimNode<M, W, KvRequest, Kv
       pendingReads: this.reads.size,
     };
   }
+
+  private viewKv(): Readonly<Record<string, unknown>> {
+    const kv: Record<string, unknown> = {};
+    for (const e of this.sm.entries(this.opts.viewKeys ?? 32)) kv[fromUtf8(e.key)] = decodeValue(e.value);
+    return kv;
+  }
+
 }
 
 function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
