@@ -28,7 +28,7 @@ export const duelingProposers: PaxosScenario = {
   name: 'dueling-proposers',
   description:
     'no faults; every client proposes at time 0 to a random node, so several proposers compete. Each node proposes leaderless and retries ' +
-    'at once (ballots climb, nothing is chosen) until it has seen 60 refused ballots; then a distinguished proposer is elected by heartbeats ' +
+    'at once (ballots climb, nothing is chosen) until it has seen 60 refused ballots (the scenario option duelRounds; 8, the spec default, until the simulator merges scenario options); then a distinguished proposer is elected by heartbeats ' +
     'and retries after a random back-off, which ends the duel. Read the report: ballots before the first decision, and when it came.',
   faults: [],
   options: { duelRounds: 60 },
