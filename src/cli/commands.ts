@@ -6,11 +6,13 @@ import { register as registerSim } from './sim.js';
 import { register as registerStart } from './start.js';
 import { register as registerClient } from './client-commands.js';
 import { register as registerNode } from './node.js';
+import { register as registerPlay } from './play.js';
 
 export function registerAll(program: Command): void {
   registerCheck(program);
   registerSim(program);
   registerStart(program);
   registerNode(program);
+  registerPlay(program);
   registerClient(program);
 }
