@@ -95,6 +95,8 @@ const REACTIVE = {
   crashOnRole: 0.15,
   crashDelayMs: [0, 30] as const,
   crashRestartMs: [50, 500] as const,
+  /** After a reactive fault strikes, the next waits this long: faults cluster around elections without keeping the cluster down. */
+  quietMs: [100, 600] as const,
 };
 
 /**
@@ -115,6 +117,8 @@ export class Nemesis {
   private readonly actions: Action[];
   /** Node -> virtual time until which its next durable write triggers a reboot. */
   private readonly armed = new Map<number, number>();
+  /** No reactive fault of each kind ('reboot'; 'role-partition' and 'role-crash' together) strikes before these virtual times. */
+  private readonly quietUntil = { reboot: 0, role: 0 };
 
   constructor(private readonly ctl: FaultControl, private readonly rng: Prng, private readonly faults: ReadonlySet<FaultName>, private readonly config: NemesisConfig = DEFAULT_NEMESIS) {
     this.actions = [...faults].filter((f): f is Action => f !== 'torn-write' && f !== 'role-partition' && f !== 'role-crash');
@@ -201,6 +205,13 @@ export class Nemesis {
   }
 
   /** Protocol activity: a node's role changed. Elections are where votes, promises and uncommitted tails are at stake. */
+  /** Whether a reactive fault may strike now; if so, the next one must wait a while. */
+  private strike(kind: 'reboot' | 'role'): boolean {
+    if (this.ctl.now() < this.quietUntil[kind]) return false;
+    this.quietUntil[kind] = this.ctl.now() + this.between(REACTIVE.quietMs);
+    return true;
+  }
+
   private onRole(node: number): void {
     if (this.stopped) return;
     const f = this.faults;
@@ -208,7 +219,7 @@ export class Nemesis {
       // The others' next writes are likely votes or promises for this node's election.
       for (let other = 0; other < this.ctl.n; other++) if (other !== node && this.rng.chance(REACTIVE.rebootOnRole)) this.arm(other);
     }
-    if (f.has('role-partition') && !this.partitioned && this.ctl.n >= 3 && this.rng.chance(REACTIVE.partitionOnRole)) {
+    if (f.has('role-partition') && !this.partitioned && this.ctl.n >= 3 && this.rng.chance(REACTIVE.partitionOnRole) && this.strike('role')) {
       this.partitioned = true;
       const order = this.rng.shuffle([...Array(this.ctl.n).keys()].filter((i) => i !== node));
       // Alone, or with one peer: either way a minority of a cluster of 5 or more.
@@ -220,7 +231,7 @@ export class Nemesis {
         this.ctl.at(this.ctl.now() + this.between(REACTIVE.partitionMs), () => ((this.partitioned = false), this.stopped || this.ctl.setPartition(null)));
       });
     }
-    if (f.has('role-crash') && this.rng.chance(REACTIVE.crashOnRole)) {
+    if (f.has('role-crash') && this.rng.chance(REACTIVE.crashOnRole) && this.strike('role')) {
       this.ctl.at(this.ctl.now() + this.between(REACTIVE.crashDelayMs), () => {
         if (this.stopped || this.ctl.status(node) !== 'up' || !this.mayStop()) return;
         this.ctl.crash(node);
@@ -242,7 +253,7 @@ export class Nemesis {
     const restartAfter = this.between(REACTIVE.rebootRestartMs);
     // Its own event at the same instant: the invariants see the state the write made durable before the power goes.
     this.ctl.at(this.ctl.now(), () => {
-      if (this.stopped || this.ctl.status(node) !== 'up' || !this.mayStop()) return;
+      if (this.stopped || this.ctl.status(node) !== 'up' || !this.mayStop() || !this.strike('reboot')) return;
       this.ctl.crash(node);
       this.ctl.at(this.ctl.now() + restartAfter, () => this.ctl.status(node) === 'down' && this.ctl.restart(node));
     });
