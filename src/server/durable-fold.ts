@@ -40,11 +40,13 @@ export class RaftFold<C, S> implements DurableFold<RaftWrite<C, S>> {
       case 'entries': {
         const first = w.entries[0];
         if (first === undefined) break;
-        const keep = this.entries.filter((e) => e.index < first.index);
-        const last = keep[keep.length - 1];
+        // Entries are contiguous: cut the kept suffix at the first new index (Raft §5.3), in place.
+        const base = this.entries[0]?.index ?? first.index;
+        const cut = Math.max(0, Math.min(this.entries.length, first.index - base));
         // Invariant: the entries kept are contiguous.
-        assert(last === undefined || last.index + 1 === first.index, () => `raft fold: entries from ${first.index} leave a gap after ${last?.index}`);
-        this.entries = keep.concat(w.entries);
+        assert(this.entries.length === 0 || first.index <= base + this.entries.length, () => `raft fold: entries from ${first.index} leave a gap after ${base + this.entries.length - 1}`);
+        this.entries.length = cut;
+        for (const e of w.entries) this.entries.push(e);
         break;
       }
     }
