@@ -74,7 +74,7 @@ describe('Raft in the simulator', () => {
   });
 
   test("mutant 'double-vote' is caught", () => {
-    const r = runSeed({ ...base, seed: 9, mutants: new Set(['double-vote']) });
+    const r = runSeed({ ...base, seed: 5, mutants: new Set(['double-vote']) });
     assert.ok(r.violation !== null);
   });
 });
