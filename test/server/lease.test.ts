@@ -19,14 +19,19 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
 }
 
 /** A watcher per member on `key`; resolves each member's delete revision. */
-function deleteRevisions(cluster: TestCluster, key: string): { clients: Etcd3[]; revs: (number | null)[]; ready: Promise<unknown> } {
+function deleteRevisions(cluster: TestCluster, key: string): { revs: (number | null)[]; ready: Promise<unknown>; close(): Promise<void> } {
   const clients = cluster.members.map((m) => new Etcd3({ hosts: `http://127.0.0.1:${m.clientPort}` }));
   const revs: (number | null)[] = clients.map(() => null);
-  const ready = Promise.all(clients.map(async (c, i) => {
+  const watchers = Promise.all(clients.map(async (c, i) => {
     const w = await c.watch().key(key).create();
     w.on('delete', (kv: { mod_revision: string }) => { revs[i] = Number(kv.mod_revision); });
+    return w;
   }));
-  return { clients, revs, ready };
+  const close = async (): Promise<void> => {
+    for (const w of await watchers.catch(() => [])) await w.cancel();
+    for (const c of clients) c.close();
+  };
+  return { revs, ready: watchers, close };
 }
 
 for (const protocol of ['raft', 'multipaxos']) describe(`leases on a three-member ${protocol} cluster`, () => {
@@ -73,7 +78,7 @@ for (const protocol of ['raft', 'multipaxos']) describe(`leases on a three-membe
       assert.equal(await client.get('lz/kept').string(), null);
     } finally {
       client.close();
-      for (const c of watch.clients) c.close();
+      await watch.close();
     }
   });
 
