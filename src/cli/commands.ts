@@ -7,6 +7,7 @@ import { register as registerStart } from './start.js';
 import { register as registerClient } from './client-commands.js';
 import { register as registerNode } from './node.js';
 import { register as registerPlay } from './play.js';
+import { register as registerWatchLease } from './watch-lease-commands.js';
 
 export function registerAll(program: Command): void {
   registerCheck(program);
@@ -14,5 +15,6 @@ export function registerAll(program: Command): void {
   registerStart(program);
   registerNode(program);
   registerPlay(program);
+  registerWatchLease(program);
   registerClient(program);
 }

@@ -103,6 +103,11 @@ export class EtcdClient {
     throw last;
   }
 
+  /** A bidirectional stream (Watch, LeaseKeepAlive) at the first endpoint. */
+  stream(service: string, method: string): grpc.ClientDuplexStream<unknown, Any> {
+    return this.stub(this.endpoints[0] as string, service)[method]();
+  }
+
   close(): void {
     for (const perEndpoint of this.clients.values()) for (const s of Object.values(perEndpoint)) s.close();
     this.clients.clear();

@@ -2,7 +2,7 @@
 // etcdctl (when installed), the npm etcd3 client and synod's own client commands.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { Etcd3 } from 'etcd3';
 import { MAIN, TestCluster } from './harness.js';
 
@@ -67,5 +67,25 @@ for (const protocol of ['raft', 'multipaxos']) describe(`a three-member cluster 
     assert.equal(synod(['del', 'cli/k']).trim(), '1');
     assert.equal(synod(['member', 'list']).trim().split('\n').length, 3);
     assert.match(synod(['endpoint', 'health']), /is healthy/);
+  });
+
+  test('synod watch and lease commands', async () => {
+    const synod = (args: string[]): string => execFileSync(process.execPath, [MAIN, ...args, '--endpoints', cluster.endpoints.join(',')], { encoding: 'utf8' });
+    const watcher = spawn(process.execPath, [MAIN, 'watch', 'wl/', '--prefix', '--endpoints', cluster.endpoints[0] as string], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let seen = '';
+    watcher.stdout.on('data', (d: Buffer) => (seen += d.toString()));
+    await new Promise((r) => setTimeout(r, 1000));
+    const id = /^lease ([0-9a-f]+) granted with TTL\(30s\)$/.exec(synod(['lease', 'grant', '30']).trim())?.[1];
+    assert.ok(id !== undefined);
+    synod(['put', 'wl/a', '1', '--lease', id]);
+    assert.match(synod(['lease', 'timetolive', id, '--keys']), /granted with TTL\(30s\), remaining\(\d+s\), attached keys\(\[wl\/a\]\)/);
+    assert.match(synod(['lease', 'keep-alive', id, '--once']), /keepalived with TTL\(30\)/);
+    assert.match(synod(['lease', 'list']), new RegExp(`found \\d+ leases[\\s\\S]*${id}`));
+    assert.equal(synod(['lease', 'revoke', id]).trim(), `lease ${id} revoked`);
+    assert.equal(synod(['get', 'wl/a']).trim(), '');
+    const until = Date.now() + 5000;
+    while (!seen.includes('DELETE') && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    watcher.kill('SIGINT');
+    assert.equal(seen, 'PUT\nwl/a\n1\nDELETE\nwl/a\n\n');
   });
 });
