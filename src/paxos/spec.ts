@@ -21,14 +21,14 @@ function withDefaults(ctx: NodeContext): NodeContext {
   return { ...ctx, options: { ...PAXOS_SIM_DEFAULTS, ...ctx.options } };
 }
 
-/** A scenario with the protocol options it needs (for a simulator that merges `options` into the run's). */
+/** A scenario with the protocol options it needs (the simulator merges them under the run's own). */
 export type PaxosScenario = Scenario & { readonly options: Readonly<Record<string, unknown>> };
 
 export const duelingProposers: PaxosScenario = {
   name: 'dueling-proposers',
   description:
     'no faults; every client proposes at time 0 to a random node, so several proposers compete. Each node proposes leaderless and retries ' +
-    'at once (ballots climb, nothing is chosen) until it has seen 60 refused ballots (the scenario option duelRounds; 8, the spec default, until the simulator merges scenario options); then a distinguished proposer is elected by heartbeats ' +
+    'at once (ballots climb, nothing is chosen) until it has seen 60 refused ballots (its option duelRounds; runs without the scenario use 8); then a distinguished proposer is elected by heartbeats ' +
     'and retries after a random back-off, which ends the duel. Read the report: ballots before the first decision, and when it came.',
   faults: [],
   options: { duelRounds: 60 },

@@ -77,7 +77,7 @@ export function replayCommand(c: Pick<RunConfig, 'spec' | 'seed' | 'nodes' | 'fa
 /** Builds the simulation of a run without running it (the playground drives it by hand). */
 export function createRun(config: RunConfig): { sim: Simulation; start: () => void; stopFaults: () => void } {
   const sim = new Simulation({
-    spec: config.spec, seed: config.seed, nodes: config.nodes, mutants: config.mutants, options: config.options ?? {}, tornWrites: config.faults.has('torn-write'),
+    spec: config.spec, seed: config.seed, nodes: config.nodes, mutants: config.mutants, options: { ...config.scenario?.options, ...config.options }, tornWrites: config.faults.has('torn-write'),
   });
   if (config.trace !== undefined) sim.subscribe(config.trace);
   if (config.report !== undefined) {

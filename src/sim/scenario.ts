@@ -37,6 +37,8 @@ export interface Scenario {
   readonly description: string;
   /** Random faults that still run beside the script (default: none). */
   readonly faults?: readonly FaultName[];
+  /** Protocol options the scenario needs (NodeContext.options); the run's own options override them. */
+  readonly options?: Readonly<Record<string, unknown>>;
   /** Called once at time 0. */
   setup(ctl: ScenarioControl): void;
 }
