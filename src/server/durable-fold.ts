@@ -3,7 +3,10 @@
 // same state as everything written so far (src/storage/durable-log.ts). Each
 // protocol folds its own write records.
 
+import type { Logger } from 'pino';
 import { assert } from '../core/assert.js';
+import type { DurableLog } from '../storage/durable-log.js';
+import { RecordTooLargeError } from '../storage/errors.js';
 import type { Entry, RaftWrite, Snapshot } from '../raft/types.js';
 import type { Ballot } from '../paxos/ballot.js';
 import type { MultiWrite, SlotEntry } from '../paxos/multi/types.js';
@@ -113,5 +116,27 @@ export class MultiPaxosFold<C, S> implements DurableFold<MultiWrite<C, S>> {
 
   worthCompacting(w: MultiWrite<C, S>): boolean {
     return w.type === 'snapshot';
+  }
+}
+
+/**
+ * Makes a batch of writes durable, then, when one of them is a snapshot,
+ * rewrites the log as the fold's summary. Compaction is an optimisation: the
+ * writes are durable before it starts, so a summary too large to write is
+ * logged and skipped, never fatal.
+ */
+export async function persistAndCompact<W>(durable: DurableLog<W>, fold: DurableFold<W>, writes: readonly W[], logger: Logger): Promise<void> {
+  let compact = false;
+  for (const w of writes) {
+    fold.add(w);
+    compact ||= fold.worthCompacting(w);
+  }
+  await durable.append(writes);
+  if (!compact) return;
+  try {
+    await durable.compact(fold.summary());
+  } catch (err) {
+    if (!(err instanceof RecordTooLargeError)) throw err;
+    logger.error({ err: err.message }, 'log compaction skipped: the snapshot is larger than one write may be; the log keeps growing until a smaller snapshot fits');
   }
 }

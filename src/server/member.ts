@@ -17,9 +17,9 @@ import { KvNode } from '../kv/adapter.js';
 import { TcpTransport } from '../net/tcp-transport.js';
 import { DurableLog } from '../storage/durable-log.js';
 import { Wal } from '../storage/wal.js';
-import { RecordTooLargeError } from '../storage/errors.js';
 import type { MemberConfig } from './config.js';
 import { bindProtocol, type Membership } from './protocols.js';
+import { persistAndCompact } from './durable-fold.js';
 import { Forwarder, NotConnectedError, servePeerFrames, type PeerFrame } from './forwarding.js';
 import { NodeHost } from './host.js';
 import { Metrics, serveMetrics } from './metrics.js';
@@ -110,24 +110,10 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
   };
   const host = new NodeHost<M, W, KvRequest, KvReply>(node, {
     persist: async (writes) => {
-      let compact = false;
-      for (const w of writes) {
-        fold.add(w);
-        compact ||= fold.worthCompacting(w);
-      }
       const end = metrics.fsyncDuration.startTimer();
-      await durable.append(writes);
+      await persistAndCompact(durable, fold, writes, logger);
       end();
       metrics.batchWrites.observe(writes.length);
-      if (compact) {
-        try {
-          await durable.compact(fold.summary());
-        } catch (err) {
-          // Compaction is an optimisation: the writes themselves are durable already.
-          if (!(err instanceof RecordTooLargeError)) throw err;
-          logger.error({ err: err.message }, 'log compaction skipped: the snapshot is larger than one write may be; the log keeps growing until a smaller snapshot fits');
-        }
-      }
     },
     send: (to, msg) => {
       try {

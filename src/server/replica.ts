@@ -20,6 +20,7 @@ import { deriveId, type ProtocolName } from './config.js';
 import { Forwarder, NotConnectedError, servePeerFrames, type PeerFrame } from './forwarding.js';
 import { NodeHost } from './host.js';
 import { bindProtocol } from './protocols.js';
+import { persistAndCompact } from './durable-fold.js';
 import type { SnapshotCodec } from '../raft/options.js';
 
 export type { StateMachine } from '../rsm/node.js';
@@ -94,15 +95,7 @@ export async function startReplica<C, R, S>(opts: ReplicaOptions<C, R, S>): Prom
   const transport = new TcpTransport<Frame>({ id: me, clusterId: token, listen: parseAddress(opts.id, opts.members[opts.id] as string), peers, logger });
   const forwarder = new Forwarder<M, RsmRequest<C>, RsmReply<R>>(transport);
   const host = new NodeHost<M, W, RsmRequest<C>, RsmReply<R>>(node, {
-    persist: async (writes) => {
-      let compact = false;
-      for (const w of writes) {
-        binding.fold.add(w);
-        compact ||= binding.fold.worthCompacting(w);
-      }
-      await durable.append(writes);
-      if (compact) await durable.compact(binding.fold.summary());
-    },
+    persist: (writes) => persistAndCompact(durable, binding.fold, writes, logger),
     send: (to, msg) => {
       try {
         transport.send(to, { type: 'protocol', msg });
