@@ -108,6 +108,11 @@ export class EtcdClient {
     return this.stub(this.endpoints[0] as string, service)[method]();
   }
 
+  /** A bidirectional stream at one endpoint (callers that fail over pick the next one themselves). */
+  streamAt(endpoint: string, service: string, method: string): grpc.ClientDuplexStream<unknown, Any> {
+    return this.stub(endpoint, service)[method]();
+  }
+
   close(): void {
     for (const perEndpoint of this.clients.values()) for (const s of Object.values(perEndpoint)) s.close();
     this.clients.clear();
