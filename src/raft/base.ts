@@ -151,10 +151,16 @@ export abstract class RaftBase<C, S> {
     this.outWrites.push({ type: 'snapshot', snapshot });
   }
 
-  /** Adds the hard-state write when term, vote or commit changed since the last one. */
+  /**
+   * Adds the hard-state write when term or vote changed since the last one, or
+   * when the commit index changed and this batch writes something anyway. The
+   * commit index is volatile state (Raft Figure 2) kept only to re-apply faster
+   * after a restart, so it never costs a write of its own: a batch that only
+   * advances it applies and replies without waiting for the disk.
+   */
   protected flushHardState(): void {
     const w = this.written;
-    if (w.term === this.term && w.vote === this.vote && w.commit === this.log.committed) return;
+    if (w.term === this.term && w.vote === this.vote && (w.commit === this.log.committed || this.outWrites.length === 0)) return;
     // Mutant 'forget-vote': the vote never reaches the disk.
     const vote = this.opts.mutants.has('forget-vote') ? null : this.vote;
     this.outWrites.push({ type: 'hard-state', term: this.term, vote, commit: this.log.committed });

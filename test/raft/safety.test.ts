@@ -124,7 +124,8 @@ describe('Raft §5.5 follower and candidate crashes', () => {
     net.propose(1, 'b');
     net.deliver();
     const n3 = net.restart(3);
-    assert.deepEqual(net.commands(3), ['a'], 'applies what it had committed');
+    // The commit index is volatile (Figure 2): a restarted node applies at most what its writes say was committed.
+    assert.ok(['a'].slice(0, net.commands(3).length).join() === net.commands(3).join(), 'applies a prefix of what was committed');
     assert.ok(n3.status().lastIndex >= 3);
     net.tickAll(3);
     assert.deepEqual(net.commands(3), ['a', 'b']);
