@@ -35,7 +35,12 @@ export interface PeerAddress {
 
 export interface TcpTransportOptions<M> extends QueueLimits {
   readonly id: NodeId;
-  /** Members of different clusters refuse each other's connections. */
+  /**
+   * Members of different clusters refuse each other's connections. '' (a
+   * member joining a running cluster, which does not know the id yet): the id
+   * is learned from the first peer's hello; a hello with '' is accepted only
+   * from a member already known here.
+   */
   readonly clusterId: string;
   /** Where to listen for peers (port 0: any free port, see `address()`). */
   readonly listen: PeerAddress;
@@ -85,9 +90,11 @@ export class TcpTransport<M> implements Transport<M> {
   private droppedAfterStop = 0;
   private badConnections = 0;
   private readonly events: ConnectionEvents;
+  private clusterKey: string;
 
   constructor(private readonly opts: TcpTransportOptions<M>) {
     this.id = opts.id;
+    this.clusterKey = opts.clusterId;
     this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.maxBatchBytes = opts.maxBatchBytes ?? 256 * 1024;
     this.log = opts.logger.child({ component: 'transport', node: opts.id });
@@ -99,6 +106,11 @@ export class TcpTransport<M> implements Transport<M> {
         if (c.peer !== null) this.flush(this.links.get(c.peer as NodeId));
       },
     };
+  }
+
+  /** The cluster id in use: the one given, or the one learned from a peer ('' until then). */
+  get clusterId(): string {
+    return this.clusterKey;
   }
 
   /** Adds a member or changes its address (null: not known yet). */
@@ -220,7 +232,7 @@ export class TcpTransport<M> implements Transport<M> {
   }
 
   private helloFrame(): Buffer {
-    return encodeFrame(FRAME_HELLO, this.codec.encode({ v: PROTOCOL_VERSION, cluster: this.opts.clusterId, id: this.id }), this.maxFrameBytes);
+    return encodeFrame(FRAME_HELLO, this.codec.encode({ v: PROTOCOL_VERSION, cluster: this.clusterKey, id: this.id }), this.maxFrameBytes);
   }
 
   private dial(link: PeerLink): void {
@@ -275,7 +287,8 @@ export class TcpTransport<M> implements Transport<M> {
   private helloProblem(kind: number, body: unknown, dialled: PeerLink | null): string | null {
     if (kind !== FRAME_HELLO || !isHello(body)) return 'the first frame is not a hello';
     if (body.v !== PROTOCOL_VERSION) return `protocol version ${body.v}, expected ${PROTOCOL_VERSION}`;
-    if (body.cluster !== this.opts.clusterId) return `cluster id "${body.cluster}" is not ours ("${this.opts.clusterId}")`;
+    // '' on either side: a joining member that has not learned the id yet (links are checked below).
+    if (body.cluster !== this.clusterKey && body.cluster !== '' && this.clusterKey !== '') return `cluster id "${body.cluster}" is not ours ("${this.clusterKey}")`;
     const id = body.id as NodeId;
     if (dialled !== null) return id === dialled.id ? null : `dialled node ${dialled.id} but node ${id} answered`;
     if (!this.links.has(id)) return `node ${id} is not a member known here`;
@@ -288,6 +301,11 @@ export class TcpTransport<M> implements Transport<M> {
     const problem = this.helloProblem(kind, body, dialled);
     if (problem !== null) return conn.fail(problem);
     const link = dialled ?? this.links.get((body as { id: number }).id as NodeId)!;
+    const cluster = (body as { cluster: string }).cluster;
+    if (this.clusterKey === '' && cluster !== '') {
+      this.clusterKey = cluster;
+      this.log.info({ cluster, peer: link.id }, 'learned the cluster id from a peer');
+    }
     conn.peer = link.id;
     if (dialled === null) {
       this.accepted.delete(conn);

@@ -48,6 +48,9 @@ export function isSimpleChange(c: ConfState, ops: readonly ConfChangeOp[]): bool
   return voterDelta <= 1;
 }
 
+/** The host's context, as a field only when there is one (exactOptionalPropertyTypes). */
+const contextOf = (context: string | undefined): { context?: string } => (context === undefined ? {} : { context });
+
 /**
  * The configuration after `change`, or an error message when the change is
  * not allowed from `c` (bad input from a client, not a bug).
@@ -58,7 +61,7 @@ export function applyConfChange(c: ConfState, change: ConfChange): ConfState | s
       return change.conf;
     case 'leave-joint':
       if (!isJoint(c)) return 'not in a joint configuration';
-      return { voters: c.voters, outgoing: [], learners: sorted(new Set([...c.learners, ...c.learnersNext])), learnersNext: [] };
+      return { voters: c.voters, outgoing: [], learners: sorted(new Set([...c.learners, ...c.learnersNext])), learnersNext: [], ...contextOf(c.context) };
     case 'change': {
       if (isJoint(c)) return 'a joint configuration must be left before another change';
       if (change.ops.length === 0) return 'empty configuration change';
@@ -80,6 +83,7 @@ export function applyConfChange(c: ConfState, change: ConfChange): ConfState | s
         outgoing: joint ? sorted(c.voters) : [],
         learners: sorted(learners),
         learnersNext: sorted(learnersNext),
+        ...contextOf(change.context ?? c.context),
       };
     }
   }

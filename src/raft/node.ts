@@ -193,11 +193,11 @@ export class RaftNode<C, S> extends Reads<C, S> implements ReplicatedLog<C, S, R
    * applies in one step; more, or `joint`, goes through C_old,new, left
    * automatically once committed. One change at a time.
    */
-  proposeConfChange(ops: readonly ConfChangeOp[], joint = false): RequestResult {
+  proposeConfChange(ops: readonly ConfChangeOp[], joint = false, context?: string): RequestResult {
     if (this.role !== 'leader') return { ok: false, reason: 'not-leader', leader: this.lead };
     if (this.leadTransferee !== null) return { ok: false, reason: 'transferring' };
     if (this.pendingConfIndex > this.log.committed) return { ok: false, reason: 'conf-change-pending' };
-    const change = { type: 'change', ops: [...ops], joint } as const;
+    const change = { type: 'change', ops: [...ops], joint, ...(context === undefined ? {} : { context }) } as const;
     const next = applyConfChange(this.conf, change);
     if (typeof next === 'string') return { ok: false, reason: 'invalid', message: next };
     this.appendAsLeader({ type: 'conf', change });
@@ -268,6 +268,13 @@ export class RaftNode<C, S> extends Reads<C, S> implements ReplicatedLog<C, S, R
   /** The configuration in force (applied from committed entries). */
   configuration(): ConfState {
     return this.conf;
+  }
+
+  /** At the leader: the highest index known replicated on `id` (etcd checks a learner's before promoting it); null elsewhere or for a non-member. */
+  followerMatch(id: NodeId): LogIndex | null {
+    if (this.role !== 'leader') return null;
+    if (id === this.id) return this.log.lastIndex;
+    return this.progress.get(id)?.match ?? null;
   }
 
   isVoterNode(id: NodeId): boolean {

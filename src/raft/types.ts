@@ -17,6 +17,13 @@ export interface ConfState {
   readonly outgoing: readonly NodeId[];
   readonly learners: readonly NodeId[];
   readonly learnersNext: readonly NodeId[];
+  /**
+   * Opaque data the host attaches to a configuration (the server keeps its
+   * member directory here: names and peer URLs). Set by the last change that
+   * carried one; kept through snapshots, so it reaches every member. Raft
+   * never reads it.
+   */
+  readonly context?: string;
 }
 
 export type ConfChangeOp =
@@ -31,7 +38,7 @@ export type ConfChange =
    * Apply `ops`. A single voter change (or learner-only changes) applies in one
    * step (thesis §4.1); anything larger, or `joint: true`, enters C_old,new.
    */
-  | { readonly type: 'change'; readonly ops: readonly ConfChangeOp[]; readonly joint: boolean }
+  | { readonly type: 'change'; readonly ops: readonly ConfChangeOp[]; readonly joint: boolean; readonly context?: string }
   /** Leave the joint configuration: C_new alone (Raft §6). */
   | { readonly type: 'leave-joint' };
 
