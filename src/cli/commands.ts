@@ -8,6 +8,7 @@ import { register as registerClient } from './client-commands.js';
 import { register as registerNode } from './node.js';
 import { register as registerPlay } from './play.js';
 import { register as registerWatchLease } from './watch-lease-commands.js';
+import { register as registerSnapshot } from './snapshot-commands.js';
 
 export function registerAll(program: Command): void {
   registerCheck(program);
@@ -17,4 +18,5 @@ export function registerAll(program: Command): void {
   registerPlay(program);
   registerWatchLease(program);
   registerClient(program);
+  registerSnapshot(program);
 }

@@ -26,6 +26,9 @@ export function register(program: Command): void {
     .option('--heartbeat-interval <ms>', 'milliseconds per protocol tick (heartbeats go every tick)', '100')
     .option('--election-timeout <ms>', 'milliseconds without a leader before an election', '1000')
     .option('--snapshot-count <n>', 'entries applied between snapshots (the log is compacted at each)', '10000')
+    .option('--auto-compaction-mode <mode>', "periodic or revision: how --auto-compaction-retention is read", 'periodic')
+    .option('--auto-compaction-retention <value>', 'history kept by auto-compaction: hours or a duration (periodic, e.g. 1, 30m), or revisions (revision); 0: off', '0')
+    .option('--auto-compaction-interval <duration>', 'how often revision-mode auto-compaction checks (synod\'s own flag)', '5m')
     .action(async (flags: MemberFlags & { snapshotCount: string }) => {
       let cfg;
       try {

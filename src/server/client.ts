@@ -113,6 +113,11 @@ export class EtcdClient {
     return this.stub(endpoint, service)[method]();
   }
 
+  /** A server stream (Maintenance.Snapshot) at one endpoint; no deadline: the caller cancels it. */
+  serverStreamAt(endpoint: string, service: string, method: string, request: unknown): grpc.ClientReadableStream<Any> {
+    return this.stub(endpoint, service)[method](request);
+  }
+
   close(): void {
     for (const perEndpoint of this.clients.values()) for (const s of Object.values(perEndpoint)) s.close();
     this.clients.clear();

@@ -3,6 +3,7 @@
 
 import { createHash } from 'node:crypto';
 import { NodeId } from '../core/ids.js';
+import { AutoCompactionConfigError, parseAutoCompaction, type AutoCompaction } from './auto-compact.js';
 
 export type ProtocolName = 'raft' | 'multipaxos';
 export const PROTOCOLS: readonly ProtocolName[] = ['raft', 'multipaxos'];
@@ -27,6 +28,8 @@ export interface MemberConfig {
   readonly memberId: NodeId;
   readonly clusterId: NodeId;
   readonly members: ReadonlyMap<NodeId, { readonly name: string; readonly peerUrls: readonly URL[] }>;
+  /** etcd's --auto-compaction-mode/--auto-compaction-retention; null or absent: off. */
+  readonly autoCompaction?: AutoCompaction | null;
 }
 
 export class ConfigError extends Error {
@@ -49,6 +52,10 @@ export interface MemberFlags {
   readonly metricsPort?: string | undefined;
   readonly heartbeatInterval?: string | undefined;
   readonly electionTimeout?: string | undefined;
+  readonly autoCompactionMode?: string | undefined;
+  readonly autoCompactionRetention?: string | undefined;
+  /** synod's own: how often revision-mode auto-compaction checks (etcd: 5 minutes). */
+  readonly autoCompactionInterval?: string | undefined;
 }
 
 export function parseUrls(flag: string, value: string): URL[] {
@@ -133,6 +140,13 @@ export function resolveConfig(flags: MemberFlags): MemberConfig {
     members.set(id, { name: memberName, peerUrls: urls });
   }
   const memberId = deriveId(token, ...initialAdvertisePeerUrls.map((u) => u.origin).sort());
+  let autoCompaction: AutoCompaction | null;
+  try {
+    autoCompaction = parseAutoCompaction(flags.autoCompactionMode, flags.autoCompactionRetention, flags.autoCompactionInterval);
+  } catch (err) {
+    if (err instanceof AutoCompactionConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
   return {
     name,
     dataDir: flags.dataDir ?? `${name}.synod`,
@@ -150,5 +164,6 @@ export function resolveConfig(flags: MemberFlags): MemberConfig {
     memberId,
     clusterId: deriveId(token, ...[...members.keys()].sort((a, b) => a - b).map(String)),
     members,
+    autoCompaction,
   };
 }

@@ -1,6 +1,6 @@
 // The etcd v3 handlers of a member: KV (Range, Put, DeleteRange, Txn, Compact),
-// Watch (src/server/watch.ts), Maintenance.Status/Alarm/Defragment,
-// Cluster.MemberList. Everything else
+// Watch (src/server/watch.ts), Maintenance.Status (Snapshot, Alarm and
+// Defragment: maintenance.ts), Cluster.MemberList. Everything else
 // answers UNIMPLEMENTED from the wire layer.
 
 import type { EtcdHandlers, CallContext } from './grpc/handlers.js';
@@ -91,7 +91,5 @@ export function etcdHandlers(member: RunningMember, timeoutMs: number): EtcdHand
       });
       return { header: header(member.node.sm.revision), members: list };
     },
-    alarm: () => ({ header: header(member.node.sm.revision), alarms: [] }),
-    defragment: () => ({ header: header(member.node.sm.revision) }),
   };
 }

@@ -14,6 +14,7 @@ import type { KvCommand, KvResult } from '../kv/command.js';
 import type { KvSnapshot } from '../kv/snapshot.js';
 import { kvCommandBytes, kvSnapshotTextCodec } from '../kv/codec.js';
 import { KvNode } from '../kv/adapter.js';
+import { EncodedCommandLog, encodedCommandBytes, type EncodedCommand } from '../kv/encoded-log.js';
 import { TcpTransport } from '../net/tcp-transport.js';
 import { DurableLog } from '../storage/durable-log.js';
 import { Wal } from '../storage/wal.js';
@@ -29,6 +30,8 @@ import { kvErrorToGrpc } from './etcd-map.js';
 import { etcdHandlers } from './kv-service.js';
 import { WatchHub, type WatchLimits } from './watch.js';
 import { LeaseService, type LeaseFrame } from './lease-service.js';
+import { maintenanceHandlers } from './maintenance.js';
+import { compactThrough, startAutoCompaction } from './auto-compact.js';
 
 // The member is written against the ReplicatedLog interface: W and M stay opaque here.
 type W = unknown;
@@ -78,12 +81,13 @@ async function openStorage(cfg: MemberConfig, logger: Logger): Promise<{ durable
 
 export async function startMember(cfg: MemberConfig, logger: Logger, opts: MemberOptions = {}): Promise<RunningMember> {
   const { durable, recovered } = await openStorage(cfg, logger);
-  const binding = bindProtocol<KvCommand, KvSnapshot>({
+  const binding = bindProtocol<EncodedCommand, KvSnapshot>({
     protocol: cfg.protocol, id: cfg.memberId, members: [...cfg.members.keys()], electionTicks: cfg.electionTicks,
-    commandBytes: kvCommandBytes, snapshotCodec: kvSnapshotTextCodec,
+    commandBytes: (c) => encodedCommandBytes(c, kvCommandBytes), snapshotCodec: kvSnapshotTextCodec,
   }, recovered);
   const { fold } = binding;
-  const log = binding.log;
+  // Commands are encoded once where proposed: the WAL and the peers copy bytes (src/kv/encoded-log.ts).
+  const log = new EncodedCommandLog(binding.log);
   // The hash chain over applied commands serves the simulator's state-machine-safety check; a member skips it.
   const nodeOpts = { snapshotEveryEntries: opts.snapshotEveryEntries ?? 10_000, stateMachine: { fingerprint: false } };
   const node: KvNode<W, M> = recovered.length === 0 ? new KvNode(log, nodeOpts) : KvNode.recover(log, nodeOpts);
@@ -195,7 +199,11 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
     minTtlSeconds: Math.ceil((1.5 * cfg.electionTicks * cfg.tickMs) / 1000),
   });
   leases.start();
-  const grpc = new EtcdGrpcServer({ ...etcdHandlers(running, opts.requestTimeoutMs ?? 5000), ...leases.handlers() });
+  const stopAutoCompaction = cfg.autoCompaction ? startAutoCompaction(cfg.autoCompaction, {
+    revision: () => node.sm.revision, compactRevision: () => node.sm.compactRevision, isLeader: () => log.status().role === 'leader',
+    compact: compactThrough(submit, opts.requestTimeoutMs ?? 5000), logger: logger.child({ part: 'compactor' }),
+  }) : null;
+  const grpc = new EtcdGrpcServer({ ...etcdHandlers(running, opts.requestTimeoutMs ?? 5000), ...leases.handlers(), ...maintenanceHandlers(running) });
   const clientAddr = urlHostPort(cfg.listenClientUrls[0] as URL);
   const addr = await grpc.listen(clientAddr.port, clientAddr.host);
   let metricsServer: Server | null = null;
@@ -229,6 +237,7 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
       forwarder.stop();
       watches.close();
       leases?.stop();
+      stopAutoCompaction?.();
       await grpc.close();
       await host.stop();
       await transport.stop();
