@@ -14,7 +14,6 @@ import type { KvCommand, KvResult } from '../kv/command.js';
 import type { KvSnapshot } from '../kv/snapshot.js';
 import { kvCommandBytes, kvSnapshotTextCodec } from '../kv/codec.js';
 import { KvNode } from '../kv/adapter.js';
-import { EncodedCommandLog, encodedCommandBytes, type EncodedCommand } from '../kv/encoded-log.js';
 import { TcpTransport } from '../net/tcp-transport.js';
 import { DurableLog } from '../storage/durable-log.js';
 import { Wal } from '../storage/wal.js';
@@ -81,13 +80,12 @@ async function openStorage(cfg: MemberConfig, logger: Logger): Promise<{ durable
 
 export async function startMember(cfg: MemberConfig, logger: Logger, opts: MemberOptions = {}): Promise<RunningMember> {
   const { durable, recovered } = await openStorage(cfg, logger);
-  const binding = bindProtocol<EncodedCommand, KvSnapshot>({
+  const binding = bindProtocol<KvCommand, KvSnapshot>({
     protocol: cfg.protocol, id: cfg.memberId, members: [...cfg.members.keys()], electionTicks: cfg.electionTicks,
-    commandBytes: (c) => encodedCommandBytes(c, kvCommandBytes), snapshotCodec: kvSnapshotTextCodec,
+    commandBytes: kvCommandBytes, snapshotCodec: kvSnapshotTextCodec,
   }, recovered);
   const { fold } = binding;
-  // Commands are encoded once where proposed: the WAL and the peers copy bytes (src/kv/encoded-log.ts).
-  const log = new EncodedCommandLog(binding.log);
+  const log = binding.log;
   // The hash chain over applied commands serves the simulator's state-machine-safety check; a member skips it.
   const nodeOpts = { snapshotEveryEntries: opts.snapshotEveryEntries ?? 10_000, stateMachine: { fingerprint: false } };
   const node: KvNode<W, M> = recovered.length === 0 ? new KvNode(log, nodeOpts) : KvNode.recover(log, nodeOpts);
