@@ -38,13 +38,24 @@ export class TestCluster {
   }
 
   static async start(size = 3, protocol = 'raft', extraArgs: readonly string[] = []): Promise<TestCluster> {
+    const c = await TestCluster.create(size, protocol, extraArgs);
+    for (const m of c.members) c.launch(m);
+    await c.waitForLeader();
+    return c;
+  }
+
+  /** Members with ports and data directories chosen, not launched (e.g. to restore their data first). */
+  static async create(size = 3, protocol = 'raft', extraArgs: readonly string[] = []): Promise<TestCluster> {
     const c = new TestCluster(protocol, extraArgs);
     for (let i = 1; i <= size; i++) {
       c.members.push({ name: `m${i}`, clientPort: await freePort(), peerPort: await freePort(), dataDir: join(c.dir, `m${i}`), proc: null, output: '' });
     }
-    for (const m of c.members) c.launch(m);
-    await c.waitForLeader();
     return c;
+  }
+
+  /** The --initial-cluster value of this cluster. */
+  get initialCluster(): string {
+    return this.members.map((x) => `${x.name}=http://127.0.0.1:${x.peerPort}`).join(',');
   }
 
   get endpoints(): string[] {
