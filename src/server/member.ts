@@ -27,6 +27,7 @@ import { EtcdGrpcServer } from './grpc/index.js';
 import { GrpcError, GrpcStatus } from './grpc/index.js';
 import { kvErrorToGrpc } from './etcd-map.js';
 import { etcdHandlers } from './kv-service.js';
+import { attachMembership, clusterHandlers, initialPeers, isMembershipFrame, joinsEmpty, memberConfigAtStart, type MembershipFrame } from './membership/index.js';
 import { WatchHub, type WatchLimits } from './watch.js';
 import { LeaseService, type LeaseFrame } from './lease-service.js';
 import { maintenanceHandlers } from './maintenance.js';
@@ -37,7 +38,7 @@ type W = unknown;
 type M = { readonly type: string };
 /** Peer frames of the key-value server: the generic ones and the members' client URLs. */
 type MemberInfo = { readonly type: 'member-info'; readonly name: string; readonly clientUrls: readonly string[] };
-type Frame = PeerFrame<M, KvRequest, KvReply> | MemberInfo | LeaseFrame;
+type Frame = PeerFrame<M, KvRequest, KvReply> | MemberInfo | LeaseFrame | MembershipFrame;
 
 export interface MemberOptions {
   /** Apply entries to a snapshot and compact the log every this many entries. */
@@ -81,10 +82,12 @@ async function openStorage(cfg: MemberConfig, logger: Logger): Promise<{ durable
 export async function startMember(cfg: MemberConfig, logger: Logger, opts: MemberOptions = {}): Promise<RunningMember> {
   const { durable, recovered } = await openStorage(cfg, logger);
   const binding = bindProtocol<KvCommand, KvSnapshot>({
-    protocol: cfg.protocol, id: cfg.memberId, members: [...cfg.members.keys()], electionTicks: cfg.electionTicks,
+    protocol: cfg.protocol, id: cfg.memberId, members: joinsEmpty(cfg, recovered.length) ? [] : [...cfg.members.keys()], electionTicks: cfg.electionTicks,
     commandBytes: kvCommandBytes, snapshotCodec: kvSnapshotTextCodec,
   }, recovered);
   const { fold } = binding;
+  // A member of a running cluster takes its cluster id from its log or a peer (src/server/membership/).
+  cfg = await memberConfigAtStart(cfg, binding.log, logger);
   const log = binding.log;
   // The hash chain over applied commands serves the simulator's state-machine-safety check; a member skips it.
   const nodeOpts = { snapshotEveryEntries: opts.snapshotEveryEntries ?? 10_000, stateMachine: { fingerprint: false } };
@@ -95,11 +98,12 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
 
   const metrics = new Metrics();
   const peers = new Map<NodeId, { host: string; port: number }>();
-  for (const [id, m] of cfg.members) if (id !== cfg.memberId) peers.set(id, urlHostPort(m.peerUrls[0] as URL));
+  for (const [id, addr] of initialPeers(cfg, binding.log)) peers.set(id, addr);
   const transport = new TcpTransport<Frame>({
     id: cfg.memberId, clusterId: cfg.clusterId.toString(16), listen: urlHostPort(cfg.listenPeerUrls[0] as URL), peers, logger: logger.child({ part: 'net' }),
   });
-  const forwarder = new Forwarder<M, KvRequest, KvReply, MemberInfo | LeaseFrame>(transport);
+  const forwarder = new Forwarder<M, KvRequest, KvReply, MemberInfo | LeaseFrame | MembershipFrame>(transport);
+  const { runtime: membership, hostNode } = attachMembership({ cfg, node, log: binding.log, transport, peers, logger, stopMember: () => void stop() });
   let leader: NodeId | null = null;
   const onEvent = (e: ProtocolEvent): void => {
     const status = log.status();
@@ -110,7 +114,7 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
     }
     if (e.kind === 'snapshot-installed' || e.kind === 'restore') logger.info({ event: e.kind, detail: e.detail }, 'snapshot installed');
   };
-  const host = new NodeHost<M, W, KvRequest, KvReply>(node, {
+  const host = new NodeHost<M, W, KvRequest, KvReply>(hostNode, {
     persist: async (writes) => {
       const end = metrics.fsyncDuration.startTimer();
       await persistAndCompact(durable, fold, writes, logger);
@@ -137,6 +141,7 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
   const clientUrlsById = new Map<NodeId, readonly string[]>([[cfg.memberId, cfg.advertiseClientUrls.map((u) => u.origin)]]);
   servePeerFrames(transport, forwarder, host, (from, frame) => {
     if (frame.type === 'member-info') clientUrlsById.set(from, frame.clientUrls);
+    else if (isMembershipFrame(frame)) membership.onFrame(from, frame);
     else leases?.onFrame(from, frame);
   });
   await transport.start();
@@ -150,6 +155,7 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
   announce();
   const announcer = setInterval(announce, 5000);
   host.start();
+  membership.start();
 
   const client = ClientId(`${cfg.memberId.toString(16)}.${randomInt(0, 2 ** 47).toString(36)}`);
   let seq = 1;
@@ -201,7 +207,12 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
     revision: () => node.sm.revision, compactRevision: () => node.sm.compactRevision, isLeader: () => log.status().role === 'leader',
     compact: compactThrough(submit, opts.requestTimeoutMs ?? 5000), logger: logger.child({ part: 'compactor' }),
   }) : null;
-  const grpc = new EtcdGrpcServer({ ...etcdHandlers(running, opts.requestTimeoutMs ?? 5000), ...leases.handlers(), ...maintenanceHandlers(running) });
+  const grpc = new EtcdGrpcServer({ ...etcdHandlers(running, opts.requestTimeoutMs ?? 5000), ...leases.handlers(), ...maintenanceHandlers(running),
+    ...clusterHandlers({
+      runtime: membership, membership: () => binding.membership(), clientUrls: (id) => clientUrlsById.get(id) ?? [], timeoutMs: opts.requestTimeoutMs ?? 5000,
+      header: () => ({ cluster_id: cfg.clusterId, member_id: cfg.memberId, revision: node.sm.revision, raft_term: log.status().term }),
+    }),
+  });
   const clientAddr = urlHostPort(cfg.listenClientUrls[0] as URL);
   const addr = await grpc.listen(clientAddr.port, clientAddr.host);
   let metricsServer: Server | null = null;
@@ -233,6 +244,7 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
       clearInterval(announcer);
       clearInterval(updateGauges);
       forwarder.stop();
+      membership.stop();
       watches.close();
       leases?.stop();
       stopAutoCompaction?.();

@@ -1,0 +1,115 @@
+// The membership changes of etcd's Cluster service, checked against the
+// configuration in force and turned into one Raft configuration change
+// (src/raft/membership.ts) that carries the directory after it. Each change
+// adds, removes or re-asserts one member, so every one is a single-step
+// change (at most one voter added or removed: Raft thesis §4.1).
+
+import type { NodeId } from '../../core/ids.js';
+import { isLearner, isVoter, members } from '../../raft/membership.js';
+import type { ConfChangeOp, ConfState } from '../../raft/types.js';
+import { ConfigError, deriveId, parseUrls } from '../config.js';
+import { findMember, MAX_MEMBERS, withMember, withoutMember, type Directory, type DirectoryMember } from './directory.js';
+
+export type MemberChange =
+  | { readonly type: 'add'; readonly peerUrls: readonly string[]; readonly learner: boolean }
+  | { readonly type: 'remove'; readonly id: NodeId }
+  | { readonly type: 'update'; readonly id: NodeId; readonly peerUrls: readonly string[] }
+  | { readonly type: 'promote'; readonly id: NodeId }
+  /** A started member records its --name (etcd's publish): until then MemberList shows it unstarted. */
+  | { readonly type: 'publish'; readonly id: NodeId; readonly name: string };
+
+/** Why a change is refused; `code` picks the gRPC status (etcd's where etcd has one). */
+export type RefusalCode = 'not-found' | 'exists' | 'bad-urls' | 'not-learner' | 'learner-not-ready' | 'too-many' | 'invalid';
+
+export interface Refusal {
+  readonly ok: false;
+  readonly code: RefusalCode;
+  readonly message: string;
+}
+
+export interface Plan {
+  readonly ok: true;
+  readonly ops: readonly ConfChangeOp[];
+  readonly directory: Directory;
+  /** The member the change is about, as it is after the change (null once removed). */
+  readonly member: DirectoryMember | null;
+}
+
+/** What the planner needs to know besides the configuration and the directory. */
+export interface PlanContext {
+  readonly token: string;
+  /** At the leader: a member's match index (null when unknown), and the commit index. */
+  readonly match: (id: NodeId) => number | null;
+  readonly commitIndex: number;
+}
+
+const refuse = (code: RefusalCode, message: string): Refusal => ({ ok: false, code, message });
+
+/** etcd promotes a learner only once its log is within 10% of the leader's (etcd's isLearnerReady). */
+const LEARNER_READY_RATIO = 0.9;
+
+/** Peer URLs normalised to origins, or a refusal naming the bad one. */
+function origins(urls: readonly string[]): string[] | Refusal {
+  if (urls.length === 0) return refuse('bad-urls', 'etcdserver: given member URLs are invalid (no peer URL)');
+  try {
+    return [...new Set(parseUrls('peer-urls', urls.join(',')).map((u) => u.origin))].sort();
+  } catch (err) {
+    if (err instanceof ConfigError) return refuse('bad-urls', `etcdserver: given member URLs are invalid (${err.message})`);
+    throw err;
+  }
+}
+
+function urlsTaken(d: Directory, urls: readonly string[], except: NodeId | null): boolean {
+  return d.members.some((m) => m.id !== except && m.peerUrls.some((u) => urls.includes(u)));
+}
+
+/** The configuration change that carries out `change`, or why it cannot be. */
+export function planChange(change: MemberChange, conf: ConfState, dir: Directory, ctx: PlanContext): Plan | Refusal {
+  const current = members(conf);
+  switch (change.type) {
+    case 'add': {
+      const urls = origins(change.peerUrls);
+      if (!Array.isArray(urls)) return urls;
+      // The id a member started with these --initial-advertise-peer-urls derives (config.ts).
+      const id = deriveId(ctx.token, ...urls);
+      if (current.includes(id) || findMember(dir, id) !== undefined) return refuse('exists', 'etcdserver: member ID already exist');
+      if (urlsTaken(dir, urls, null)) return refuse('exists', 'etcdserver: Peer URLs already exists');
+      if (current.length >= MAX_MEMBERS) return refuse('too-many', `synod: a cluster has at most ${MAX_MEMBERS} members`);
+      const member = { id, name: '', peerUrls: urls };
+      return { ok: true, ops: [{ type: change.learner ? 'add-learner' : 'add-voter', node: id }], directory: withMember(dir, member), member };
+    }
+    case 'remove': {
+      if (!current.includes(change.id)) return refuse('not-found', 'etcdserver: member not found');
+      return { ok: true, ops: [{ type: 'remove', node: change.id }], directory: withoutMember(dir, change.id), member: null };
+    }
+    case 'update': {
+      const urls = origins(change.peerUrls);
+      if (!Array.isArray(urls)) return urls;
+      if (!current.includes(change.id)) return refuse('not-found', 'etcdserver: member not found');
+      if (urlsTaken(dir, urls, change.id)) return refuse('exists', 'etcdserver: Peer URLs already exists');
+      const member = { id: change.id, name: findMember(dir, change.id)?.name ?? '', peerUrls: urls };
+      return { ok: true, ops: [reassert(conf, change.id)], directory: withMember(dir, member), member };
+    }
+    case 'promote': {
+      if (!current.includes(change.id)) return refuse('not-found', 'etcdserver: member not found');
+      if (!isLearner(conf, change.id)) return refuse('not-learner', 'etcdserver: can only promote a learner member');
+      const match = ctx.match(change.id);
+      if (match === null || match === 0 || match < LEARNER_READY_RATIO * ctx.commitIndex) {
+        return refuse('learner-not-ready', 'etcdserver: can only promote a learner member which is in sync with leader');
+      }
+      const member = findMember(dir, change.id) ?? { id: change.id, name: '', peerUrls: [] };
+      return { ok: true, ops: [{ type: 'add-voter', node: change.id }], directory: dir, member };
+    }
+    case 'publish': {
+      if (!current.includes(change.id)) return refuse('not-found', 'etcdserver: member not found');
+      const known = findMember(dir, change.id);
+      const member = { id: change.id, name: change.name, peerUrls: known?.peerUrls ?? [] };
+      return { ok: true, ops: [reassert(conf, change.id)], directory: withMember(dir, member), member };
+    }
+  }
+}
+
+/** An operation that leaves the member's role as it is: the change only carries a new directory. */
+function reassert(conf: ConfState, id: NodeId): ConfChangeOp {
+  return { type: isVoter(conf, id) ? 'add-voter' : 'add-learner', node: id };
+}
