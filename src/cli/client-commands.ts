@@ -1,4 +1,5 @@
-// Client commands in etcdctl's shape: put, get, del, txn, member list,
+// Client commands in etcdctl's shape: put, get, del, txn, member list (and
+// add/remove/update/promote, member-commands.ts),
 // endpoint status, endpoint health. They speak the etcd v3 API, so they work
 // against synod and etcd alike.
 
@@ -8,6 +9,7 @@ import { EtcdClient, EtcdClientError, prefixRange } from '../server/client.js';
 import { UsageError, EXIT_VERDICT } from './errors.js';
 import { parseFormat, toJson, table, hexId, type OutputFormat } from './output.js';
 import { parseTxn } from './txn-parse.js';
+import { registerMemberChanges } from './member-commands.js';
 
 interface GlobalOpts {
   endpoints: string;
@@ -154,11 +156,12 @@ function registerMember(program: Command): void {
       await withClient(opts, async (c, format) => {
         const res = await c.call('Cluster', 'MemberList', {});
         if (format === 'json') return printJson(res);
-        const rows = (res.members as Any[]).map((m) => [hexId(m.ID), 'started', m.name, m.peerURLs.join(','), m.clientURLs.join(','), String(m.isLearner)]);
+        const rows = (res.members as Any[]).map((m) => [hexId(m.ID), m.name === '' ? 'unstarted' : 'started', m.name, m.peerURLs.join(','), m.clientURLs.join(','), String(m.isLearner)]);
         if (format === 'table') process.stdout.write(table(['ID', 'STATUS', 'NAME', 'PEER ADDRS', 'CLIENT ADDRS', 'IS LEARNER'], rows) + '\n');
         else for (const r of rows) process.stdout.write(r.join(', ') + '\n');
       });
     });
+  registerMemberChanges(member, withClientOptions, withClient);
 }
 
 function formatBytes(n: number): string {

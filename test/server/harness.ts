@@ -73,8 +73,21 @@ export class TestCluster {
     ];
   }
 
-  launch(m: TestMember): void {
-    const proc = spawn(process.execPath, this.args(m), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SYNOD_LOG_PRETTY: '0' } });
+  /** A member to add at runtime (ports and data directory chosen; in `members` once launched with `launchJoining`). */
+  async newMember(name: string): Promise<TestMember> {
+    return { name, clientPort: await freePort(), peerPort: await freePort(), dataDir: join(this.dir, name), proc: null, output: '' };
+  }
+
+  /** Starts `m` as etcd starts an added member: --initial-cluster as `member add` printed it, --initial-cluster-state existing. */
+  launchJoining(m: TestMember, initialCluster: string): void {
+    if (!this.members.includes(m)) this.members.push(m);
+    const args = this.args(m);
+    args[args.indexOf('--initial-cluster') + 1] = initialCluster;
+    this.launch(m, [...args, '--initial-cluster-state', 'existing']);
+  }
+
+  launch(m: TestMember, args: readonly string[] = this.args(m)): void {
+    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SYNOD_LOG_PRETTY: '0' } });
     m.output = '';
     const keep = (d: Buffer): void => {
       m.output = (m.output + d.toString()).slice(-20_000);
