@@ -13,11 +13,13 @@ import type { KvOp, KvReply, KvRequest } from './api.js';
 import { fromUtf8 } from './bytes.js';
 import type { KvCommand, KvRead } from './command.js';
 import { commandOf, decodeValue, readOf, readReply, writeReply } from './ops.js';
-import type { KvSnapshot } from './snapshot.js';
+import { isSnapshotMarker, snapshotMarker } from './snapshot.js';
+import type { KvLogSnapshot } from './snapshot.js';
 import { KvStateMachine } from './state-machine.js';
 import type { KvStateMachineOptions } from './state-machine.js';
 
-export type KvLog<W, M extends Message> = ReplicatedLog<KvCommand, KvSnapshot, W, M>;
+/** A log under a key-value node; its snapshots are whole states or, with `snapshotMarkers`, markers. */
+export type KvLog<W, M extends Message> = ReplicatedLog<KvCommand, KvLogSnapshot, W, M>;
 
 /** Deliberate bugs in the KV layer, for proving that the simulator's checks catch them. */
 export const KV_MUTANTS = {
@@ -28,6 +30,12 @@ export const KV_MUTANTS = {
 export interface KvNodeOptions {
   /** Hand the log a snapshot (log.compact) every this many applied entries; 0 or absent: never. */
   readonly snapshotEveryEntries?: number;
+  /**
+   * Hand the log a KvSnapshotMarker instead of the whole state: for a state
+   * machine over a durable backend, whose host makes the state durable before
+   * the log keeps the marker and materializes snapshots it sends (docs/storage.md).
+   */
+  readonly snapshotMarkers?: boolean;
   /** The state machine to use (e.g. over a durable backend), or options for a fresh in-memory one. */
   readonly stateMachine?: KvStateMachine | KvStateMachineOptions;
   /** Most requests waiting at once (writes being committed, reads being confirmed); beyond it: 'busy'. */
@@ -177,11 +185,11 @@ export class KvNode<W, M extends Message> implements SimNode<M, W, KvRequest, Kv
     const applied = this.sm.appliedIndex;
     if (this.snapshotEvery > 0 && applied - this.lastSnapshotIndex >= this.snapshotEvery) {
       this.lastSnapshotIndex = applied;
-      this.log.compact(applied, this.sm.snapshot());
+      this.log.compact(applied, this.opts.snapshotMarkers === true ? snapshotMarker(applied) : this.sm.snapshot());
     }
   }
 
-  private handle(o: LogOutput<KvCommand, KvSnapshot>): void {
+  private handle(o: LogOutput<KvCommand, KvLogSnapshot>): void {
     switch (o.type) {
       case 'committed':
         return this.applyEntries(o.entries);
@@ -237,15 +245,26 @@ export class KvNode<W, M extends Message> implements SimNode<M, W, KvRequest, Kv
     while (this.recentChain.size > window) this.recentChain.delete(this.recentChain.keys().next().value as number);
   }
 
-  /** Raft §7: the log installed a snapshot; the state machine takes it whole. */
-  private restore(index: LogIndex, snapshot: KvSnapshot): void {
+  /**
+   * Raft §7: the log installed a snapshot; the state machine takes it whole.
+   * A snapshot materialized at send time from a durable backend (see
+   * `snapshotMarkers`) may hold a state newer than its index: entries after
+   * `index` that it already contains are committed ones, skipped when the log
+   * hands them over again.
+   */
+  private restore(index: LogIndex, snapshot: KvLogSnapshot): void {
     if (index <= this.sm.appliedIndex) return;
-    // Invariant: a snapshot handed over at index i holds the state after applying i.
-    assert(snapshot.meta.appliedIndex === index, () => `kv: snapshot for index ${index} holds ${snapshot.meta.appliedIndex}`);
+    if (isSnapshotMarker(snapshot)) {
+      // The log recovered a marker that the durable state does not cover: the state store lost data.
+      throw new Error(`kv: the log's snapshot at index ${index} stands for state kept in the state store, but the store holds only index ${this.sm.appliedIndex}; restore this member from a snapshot or a peer`);
+    }
+    // Invariant: a snapshot handed over at index i holds the state after applying at least i.
+    assert(snapshot.meta.appliedIndex >= index, () => `kv: snapshot for index ${index} holds ${snapshot.meta.appliedIndex}`);
     this.sm.restore(snapshot);
-    this.lastSnapshotIndex = index;
+    // Compact next from the state's own index: the log hands out entries through it again first.
+    this.lastSnapshotIndex = this.sm.appliedIndex;
     this.recentChain.clear();
-    this.noteChain(index);
+    this.noteChain(this.sm.appliedIndex);
     this.outbox.push({ type: 'event', event: { kind: 'restore', detail: { index, revision: this.sm.revision } } });
     // Writes inside the snapshot are answered from the sessions it carries.
     for (const [key, w] of this.writes) {

@@ -91,6 +91,14 @@ export interface KvState {
 
 export const EMPTY_META: KvMeta = { appliedIndex: 0, revision: 1, compactRevision: 0, chain: '' };
 
+export interface LoadOptions {
+  /**
+   * False: the versions may come without their values (empty), for rebuilding
+   * the in-memory index, which needs only their metadata. Default true.
+   */
+  readonly values?: boolean;
+}
+
 /**
  * The storage interface. Reads are synchronous (an LMDB read is). Writes come
  * only through `apply` (one per applied entry) and `reset` (install a snapshot).
@@ -105,10 +113,12 @@ export const EMPTY_META: KvMeta = { appliedIndex: 0, revision: 1, compactRevisio
 export interface KvBackend {
   /** The version stored at `rev`, if retained. */
   get(rev: Revision): StoredVersion | undefined;
+  /** The value of the version stored at `rev`, if retained (a backend may answer it faster than `get`). */
+  value?(rev: Revision): Bytes | undefined;
   /** Atomically: add `put`, drop `remove`, drop `evicted`, apply `sessions`, set `meta`. */
   apply(batch: KvBatch): void;
-  /** The whole state, to rebuild the in-memory index on start. */
-  load(): KvState;
+  /** The whole state: to rebuild the in-memory index on start (`values: false`), or for a snapshot. */
+  load(options?: LoadOptions): KvState;
   /** Replace the whole state (a snapshot install), atomically. */
   reset(state: KvState): void;
 }

@@ -89,10 +89,10 @@ export class MvccStore {
   keyValue(key: string, e: IndexEntry, w: Writer | null, withValue = true): KeyValue {
     let value: Bytes = EMPTY;
     if (withValue) {
-      const stored = w?.pendingVersion(e) ?? this.backend.get(e);
+      const stored = w?.pendingVersion(e)?.value ?? (this.backend.value !== undefined ? this.backend.value(e) : this.backend.get(e)?.value);
       // Invariant: every indexed version is in the backend or in the open writer.
       assert(stored !== undefined, () => `mvcc: version ${e.main}.${e.sub} missing from the backend`);
-      value = stored.value;
+      value = stored;
     }
     return { key: fromByteString(key), createRevision: e.createRevision, modRevision: e.main, version: e.version, value, lease: e.lease };
   }

@@ -11,6 +11,30 @@ export interface KvSnapshot extends KvState {
   readonly format: typeof SNAPSHOT_FORMAT;
 }
 
+/**
+ * What a log holds in place of a snapshot when the state lives in a durable
+ * backend (LMDB, src/storage/lmdb-backend.ts): the state through `index` is
+ * already durable there, so the log keeps and writes only this marker. A host
+ * that must send a snapshot to a lagging follower materializes one from the
+ * state machine at send time (docs/storage.md). Never restored: a marker at or
+ * below the state machine's applied index is skipped, one above it is an error.
+ */
+export interface KvSnapshotMarker {
+  readonly format: 'marker';
+  readonly index: number;
+}
+
+/** What a key-value node hands its log at compaction: the whole state, or a marker. */
+export type KvLogSnapshot = KvSnapshot | KvSnapshotMarker;
+
+export function snapshotMarker(index: number): KvSnapshotMarker {
+  return { format: 'marker', index };
+}
+
+export function isSnapshotMarker(s: KvLogSnapshot): s is KvSnapshotMarker {
+  return s.format === 'marker';
+}
+
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
 export function encodeSnapshot(s: KvSnapshot): Uint8Array {

@@ -5,7 +5,7 @@
 
 import { assert, assertNever } from '../core/assert.js';
 import type { ClientId, LogIndex } from '../core/ids.js';
-import type { KvBackend, KvBatch, KvMeta, Revision, SessionRecord } from './backend.js';
+import type { KvBackend, KvBatch, KvMeta, KvState, Revision, SessionRecord } from './backend.js';
 import { MemoryBackend } from './backend.js';
 import { ERROR_MESSAGES, kvError } from './command.js';
 import type { KeyRange, KeyValue, KvCommand, KvError, KvRead, KvResponse, KvResult, KvWriteOp, LeaseGrantRequest, LeaseGrantResponse, LeaseRevokeResponse, RangeRequest } from './command.js';
@@ -65,9 +65,8 @@ export class KvStateMachine {
     this.reload();
   }
 
-  /** Rebuilds the in-memory index and sessions from the backend. */
-  private reload(): void {
-    const state = this.backend.load();
+  /** Rebuilds the in-memory index and sessions from the backend (values stay there), or from a state just stored. */
+  private reload(state: KvState = this.backend.load({ values: false })): void {
     this.store.load(state.versions, state.meta.revision, state.meta.compactRevision, state.leases ?? []);
     this.sessions.load(state.sessions);
     this.applied = state.meta.appliedIndex;
@@ -286,8 +285,9 @@ export class KvStateMachine {
   /** Replaces the whole state with a snapshot (Raft §7: InstallSnapshot). */
   restore(snap: KvSnapshot): void {
     assert(snap.format === SNAPSHOT_FORMAT, () => `kv: snapshot format ${snap.format}`);
-    this.backend.reset({ meta: snap.meta, versions: snap.versions, sessions: snap.sessions, leases: snap.leases ?? [] });
-    this.reload();
+    const state: KvState = { meta: snap.meta, versions: snap.versions, sessions: snap.sessions, leases: snap.leases ?? [] };
+    this.backend.reset(state);
+    this.reload(state);
     this.changeListener?.(this.store.revision, null);
   }
 
