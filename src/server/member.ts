@@ -27,7 +27,7 @@ import { EtcdGrpcServer } from './grpc/index.js';
 import { GrpcError, GrpcStatus } from './grpc/index.js';
 import { kvErrorToGrpc } from './etcd-map.js';
 import { etcdHandlers } from './kv-service.js';
-import { attachMembership, clusterHandlers, initialPeers, isMembershipFrame, joinsEmpty, memberConfigAtStart, type MembershipFrame } from './membership/index.js';
+import { attachMembership, clusterHandlers, initialPeers, isMembershipFrame, joinsEmpty, memberConfigAtStart, memberIdFromData, type MembershipFrame } from './membership/index.js';
 import { WatchHub, type WatchLimits } from './watch.js';
 import { LeaseService, type LeaseFrame } from './lease-service.js';
 import { maintenanceHandlers } from './maintenance.js';
@@ -81,6 +81,7 @@ async function openStorage(cfg: MemberConfig, logger: Logger): Promise<{ durable
 
 export async function startMember(cfg: MemberConfig, logger: Logger, opts: MemberOptions = {}): Promise<RunningMember> {
   const { durable, recovered } = await openStorage(cfg, logger);
+  cfg = memberIdFromData(cfg, recovered, logger);
   const binding = bindProtocol<KvCommand, KvSnapshot>({
     protocol: cfg.protocol, id: cfg.memberId, members: joinsEmpty(cfg, recovered.length) ? [] : [...cfg.members.keys()], electionTicks: cfg.electionTicks,
     commandBytes: kvCommandBytes, snapshotCodec: kvSnapshotTextCodec,

@@ -6,7 +6,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { EtcdClient } from '../../src/server/client.js';
-import { MAIN, TestCluster, type TestMember } from './harness.js';
+import { freePort, MAIN, TestCluster, type TestMember } from './harness.js';
 
 const etcdctl = spawnSync('etcdctl', ['version'], { encoding: 'utf8' }).status === 0;
 
@@ -114,6 +114,25 @@ describe('membership at runtime (raft)', () => {
     // A voter now: a linearizable read through it works.
     const r = spawnSync(process.execPath, [MAIN, 'get', 'k3', '--print-value-only', '--endpoints', `127.0.0.1:${m4.clientPort}`], { encoding: 'utf8' });
     assert.equal(r.stdout.trim(), 'v3');
+  });
+
+  test("a member's peer URLs are updated; restarted on them, it keeps its id and rejoins", async () => {
+    const m4 = cluster.members.find((m) => m.name === 'm4') as TestMember;
+    const id = (await status(m4)).id;
+    const moved: TestMember = { ...m4, peerPort: await freePort(), proc: null, output: '' };
+    const url = `http://127.0.0.1:${moved.peerPort}`;
+    const r = synod(['member', 'update', id, '--peer-urls', url]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, new RegExp(`^Member\\s+${id} updated in cluster\\s+[0-9a-f]+$`, 'm'));
+    assert.equal(list().find((m) => m.id === id)?.peer, url);
+    await cluster.kill(m4, 'SIGTERM');
+    cluster.members[cluster.members.indexOf(m4)] = moved;
+    cluster.launchJoining(moved, cluster.members.map((m) => `${m.name}=http://127.0.0.1:${m.peerPort}`).join(','));
+    await until('the moved member serves a linearizable read', async () => {
+      const g = spawnSync(process.execPath, [MAIN, 'get', 'k5', '--print-value-only', '--endpoints', `127.0.0.1:${moved.clientPort}`], { encoding: 'utf8' });
+      return g.stdout.trim() === 'v5' ? true : undefined;
+    });
+    assert.equal((await status(moved)).id, id);
   });
 
   test('bad changes are refused with etcd\'s messages', () => {

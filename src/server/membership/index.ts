@@ -9,7 +9,8 @@ import { members } from '../../raft/membership.js';
 import { RaftNode } from '../../raft/node.js';
 import type { PeerAddress } from '../../net/tcp-transport.js';
 import type { MemberConfig } from '../config.js';
-import { directoryOf } from './directory.js';
+import type { RaftWrite } from '../../raft/types.js';
+import { decodeDirectory, directoryOf } from './directory.js';
 import { learnClusterId } from './join.js';
 import { MembershipNode, type ConfLog } from './node.js';
 import { MembershipRuntime, peerAddress, type PeerLinks } from './runtime.js';
@@ -47,13 +48,44 @@ export async function memberConfigAtStart(cfg: MemberConfig, log: unknown, logge
   return cfg;
 }
 
+const sameUrls = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && [...a].sort().every((u, i) => u === [...b].sort()[i]);
+
+/** The directory in the latest configuration change among a member's durable writes (Raft). */
+function latestContext(recovered: readonly unknown[]): string | undefined {
+  let context: string | undefined;
+  for (const w of recovered as readonly RaftWrite<unknown, unknown>[]) {
+    if (w.type === 'snapshot') context = w.snapshot.meta.conf.context ?? context;
+    else if (w.type === 'entries') for (const e of w.entries) if (e.type === 'conf' && e.change.type === 'change' && e.change.context !== undefined) context = e.change.context;
+  }
+  return context;
+}
+
+/**
+ * A member restarted on new peer URLs after MemberUpdate keeps the id its data
+ * belongs to (its --initial-advertise-peer-urls now derive another): the
+ * directory in its own log names it by those URLs.
+ */
+export function memberIdFromData(cfg: MemberConfig, recovered: readonly unknown[], logger: Logger): MemberConfig {
+  if (cfg.protocol !== 'raft' || recovered.length === 0) return cfg;
+  const context = latestContext(recovered);
+  if (context === undefined) return cfg;
+  const own = decodeDirectory(context).members.find((m) => sameUrls(m.peerUrls, cfg.initialAdvertisePeerUrls.map((u) => u.origin)));
+  if (own === undefined || own.id === cfg.memberId) return cfg;
+  logger.info({ id: own.id.toString(16), derived: cfg.memberId.toString(16) }, 'this member\'s peer URLs were updated: keeping the id its data belongs to');
+  return { ...cfg, memberId: own.id };
+}
+
 /** The transport's peers at start: the directory's members, and a joining member's --initial-cluster. */
 export function initialPeers(cfg: MemberConfig, log: unknown): Map<NodeId, PeerAddress> {
   const out = new Map<NodeId, PeerAddress>();
   const raft = raftOf(log);
   const dir = directoryOf(raft?.configuration().context, cfg);
   for (const m of dir.members) if (m.id !== cfg.memberId && m.peerUrls[0] !== undefined) out.set(m.id, peerAddress(m.peerUrls[0]));
-  for (const [id, m] of cfg.members) if (id !== cfg.memberId && !out.has(id) && !dir.removed.includes(id)) out.set(id, peerAddress((m.peerUrls[0] as URL).origin));
+  const own = cfg.initialAdvertisePeerUrls.map((u) => u.origin);
+  for (const [id, m] of cfg.members) {
+    if (id === cfg.memberId || out.has(id) || dir.removed.includes(id) || sameUrls(m.peerUrls.map((u) => u.origin), own)) continue;
+    out.set(id, peerAddress((m.peerUrls[0] as URL).origin));
+  }
   return out;
 }
 
