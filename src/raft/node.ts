@@ -7,7 +7,7 @@ import type { Effects } from '../core/effects.js';
 import { LogIndex, Term, type NodeId } from '../core/ids.js';
 import type { CommittedEntry, LogOutput, LogStatus, ProposeResult, ReplicatedLog } from '../core/replicated-log.js';
 import { EMPTY_CONF } from './log.js';
-import { applyConfChange, isVoter } from './membership.js';
+import { applyConfChange, isJoint, isVoter } from './membership.js';
 import { resolveOptions, type RaftOptions } from './options.js';
 import { Reads } from './reads.js';
 import type { ConfChangeOp, ConfState, Entry, RaftMessage, RaftWrite, RequestResult } from './types.js';
@@ -200,7 +200,8 @@ export class RaftNode<C, S> extends Reads<C, S> implements ReplicatedLog<C, S, R
     const change = { type: 'change', ops: [...ops], joint, ...(context === undefined ? {} : { context }) } as const;
     const next = applyConfChange(this.conf, change);
     if (typeof next === 'string') return { ok: false, reason: 'invalid', message: next };
-    this.appendAsLeader({ type: 'conf', change });
+    const entry = this.appendAsLeader({ type: 'conf', change });
+    this.event('conf-change-proposed', { index: entry.index, term: this.term, ops: change.ops, joint: isJoint(next) });
     return { ok: true };
   }
 

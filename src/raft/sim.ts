@@ -6,6 +6,10 @@
 // readOnly ('safe' | 'lease'), maxInflightMsgs, maxEntriesPerMsg,
 // snapshotChunkBytes, snapshotEveryEntries (200: the KV adapter compacts the
 // log every N applied entries; 0: never).
+//
+// The operator (src/raft/operator.ts) changes the membership and transfers
+// leadership through the leader's API when --faults names 'reconfigure' or
+// 'transfer' (both are in 'all').
 
 import { kvCommandBytes, kvSnapshotTextCodec } from '../kv/codec.js';
 import type { KvCommand } from '../kv/command.js';
@@ -14,6 +18,7 @@ import { kvProtocolSpec } from '../kv/spec.js';
 import type { KvReply, KvRequest } from '../kv/api.js';
 import type { NodeContext, ProtocolSpec } from '../sim/protocol.js';
 import { raftInvariants } from './invariants.js';
+import { raftOperator } from './operator.js';
 import { raftScenarios } from './scenarios.js';
 import { RaftNode } from './node.js';
 import { RAFT_MUTANTS, type RaftOptions } from './options.js';
@@ -97,4 +102,6 @@ export const raftSpec: ProtocolSpec<RaftKvMessage, RaftKvWrite, KvRequest, KvRep
   ...kvRaftSpec,
   options: RAFT_SIM_OPTIONS,
   scenarios: raftScenarios,
+  // Membership changes and leadership transfers (`--faults reconfigure,transfer`, in `all`): src/raft/operator.ts.
+  operator: raftOperator,
 };

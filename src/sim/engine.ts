@@ -68,6 +68,8 @@ export class SimulationEngine {
   readonly rng: Prng;
   /** The random fault schedule's stream. */
   readonly faultRng: Prng;
+  /** The operator's stream (membership changes, transfers: src/sim/operator.ts). */
+  readonly operatorRng: Prng;
   protected readonly rareCounts = new Map<string, number>();
   protected readonly eventCounts = new Map<string, number>();
   protected time = 0;
@@ -122,6 +124,7 @@ export class SimulationEngine {
     this.rng = root.fork('scenario');
     this.faultRng = root.fork('faults');
     this.workloadRng = root.fork('workload');
+    this.operatorRng = root.fork('operator');
     this.invariants = config.spec.invariants();
     const env: HostEnv = {
       send: (from, to, msg) => this.send(from, to, msg),

@@ -6,8 +6,9 @@
 import type { Prng } from '../core/prng.js';
 import { bridge, groups, halves, isolate, oneWay, ring, type Partition } from './partitions.js';
 import type { ProcessStatus } from './host.js';
+import { OPERATOR_ACTIVITIES, type OperatorActivity } from './operator.js';
 
-export const FAULT_NAMES = ['loss', 'dup', 'delay', 'partition', 'crash', 'pause', 'torn-write', 'slow-disk', 'reboot', 'role-partition', 'role-crash'] as const;
+export const FAULT_NAMES = ['loss', 'dup', 'delay', 'partition', 'crash', 'pause', 'torn-write', 'slow-disk', 'reboot', 'role-partition', 'role-crash', 'reconfigure', 'transfer'] as const;
 export type FaultName = (typeof FAULT_NAMES)[number];
 
 export const FAULT_DESCRIPTIONS: Readonly<Record<FaultName, string>> = {
@@ -22,7 +23,14 @@ export const FAULT_DESCRIPTIONS: Readonly<Record<FaultName, string>> = {
   reboot: 'a node crashes right after one of its writes becomes durable and restarts 0-2 ms later (armed at random and around role changes): a forgotten vote or promise gets a second chance',
   'role-partition': 'when a node\'s role changes (an election), it is often cut off soon after, alone or with one peer, for 0.05-1.5 s: old leaders in minorities, uncommitted tails',
   'role-crash': 'when a node\'s role changes, it sometimes crashes 0-30 ms later and restarts 50-500 ms later: leader churn',
+  // Operator activity (src/sim/operator.ts): only protocols that offer it (raft) do anything with these two.
+  reconfigure: 'an operator changes the membership through the leader (raft: remove a voter or demote it, add it back as a learner, promote it; single-server and joint changes); the liveness phase waits until every node is a voter again',
+  transfer: 'an operator asks the leader to hand leadership to another up-to-date voter (raft: TimeoutNow)',
 };
+
+export function isOperatorActivity(f: FaultName): f is OperatorActivity {
+  return (OPERATOR_ACTIVITIES as readonly string[]).includes(f);
+}
 
 export class FaultListError extends Error {
   override readonly name = 'FaultListError';
@@ -79,8 +87,8 @@ export interface NemesisConfig {
 
 export const DEFAULT_NEMESIS: NemesisConfig = { meanGapMs: 400, durationMs: [100, 2500] };
 
-/** Faults drawn by the timer; 'torn-write' modifies crashes, the 'role-*' faults react to role changes. */
-type Action = Exclude<FaultName, 'torn-write' | 'role-partition' | 'role-crash'>;
+/** Faults drawn by the timer; 'torn-write' modifies crashes, the 'role-*' faults react to role changes, the operator runs 'reconfigure' and 'transfer'. */
+type Action = Exclude<FaultName, 'torn-write' | 'role-partition' | 'role-crash' | OperatorActivity>;
 
 /** How the faults that react to protocol activity behave (probabilities per role change, windows in ms). */
 const REACTIVE = {
@@ -121,7 +129,7 @@ export class Nemesis {
   private readonly quietUntil = { reboot: 0, role: 0 };
 
   constructor(private readonly ctl: FaultControl, private readonly rng: Prng, private readonly faults: ReadonlySet<FaultName>, private readonly config: NemesisConfig = DEFAULT_NEMESIS) {
-    this.actions = [...faults].filter((f): f is Action => f !== 'torn-write' && f !== 'role-partition' && f !== 'role-crash');
+    this.actions = [...faults].filter((f): f is Action => f !== 'torn-write' && f !== 'role-partition' && f !== 'role-crash' && !isOperatorActivity(f));
   }
 
   start(): void {

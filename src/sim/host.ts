@@ -24,6 +24,7 @@ export interface HostEnv {
 const INPUT_TICK = 0;
 const INPUT_MESSAGE = 1;
 const INPUT_REQUEST = 2;
+const INPUT_OPERATOR = 3;
 
 interface Input {
   kind: number;
@@ -97,6 +98,17 @@ export class NodeHost {
       return true;
     }
     return this.enqueue(INPUT_REQUEST, requestId, req);
+  }
+
+  /** An administrator's call on the node (src/sim/operator.ts). Returns false when the input queue is full and it was dropped. */
+  operate(call: (node: AnyNode) => void): boolean {
+    if (this.canRun()) {
+      const node = this.node as AnyNode;
+      call(node);
+      this.drain();
+      return true;
+    }
+    return this.enqueue(INPUT_OPERATOR, 0, call);
   }
 
   /** The disk finished the in-flight persist. */
@@ -174,6 +186,7 @@ export class NodeHost {
         continue;
       }
       if (input.kind === INPUT_MESSAGE) node.step(input.n as NodeId, input.payload as Message);
+      else if (input.kind === INPUT_OPERATOR) (input.payload as (node: AnyNode) => void)(node);
       else node.request(input.n, input.payload);
       this.drain();
     }

@@ -7,6 +7,7 @@ import type { Effects } from '../core/effects.js';
 import type { NodeId } from '../core/ids.js';
 import type { Prng } from '../core/prng.js';
 import type { Message, ProtocolEvent } from '../core/replicated-log.js';
+import type { OperatorFactory } from './operator.js';
 import type { Report } from './report.js';
 import type { Scenario } from './scenario.js';
 import type { WorkloadFactory, WorkloadKind } from './workload.js';
@@ -100,4 +101,10 @@ export interface ProtocolSpec<M extends Message = Message, W = unknown, Req = un
    * `requested` holds the names given with `synod sim --report a,b` (empty without it).
    */
   readonly report?: (requested: ReadonlySet<string>) => Report;
+  /**
+   * Administrator requests made through the nodes' own API during the run
+   * (membership changes, leadership transfers), started when `--faults` names
+   * one of their activities, see src/sim/operator.ts.
+   */
+  readonly operator?: OperatorFactory;
 }

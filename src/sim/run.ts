@@ -4,7 +4,8 @@
 // (linearizability for 'kv'). The first violation ends the run and is reported
 // with its seed, event number and a one-line replay command.
 
-import { FAULT_NAMES, formatFaults, Nemesis, type FaultName } from './faults.js';
+import { FAULT_NAMES, formatFaults, isOperatorActivity, Nemesis, type FaultName } from './faults.js';
+import type { Operator, OperatorActivity, OperatorControl } from './operator.js';
 import { formatProtocolOptions } from './options.js';
 import type { Report } from './report.js';
 import type { Scenario, ScenarioControl } from './scenario.js';
@@ -75,7 +76,7 @@ export function replayCommand(c: Pick<RunConfig, 'spec' | 'seed' | 'nodes' | 'fa
 }
 
 /** Builds the simulation of a run without running it (the playground drives it by hand). */
-export function createRun(config: RunConfig): { sim: Simulation; start: () => void; stopFaults: () => void } {
+export function createRun(config: RunConfig): { sim: Simulation; start: () => void; stopFaults: () => void; operator: Operator | null } {
   const sim = new Simulation({
     spec: config.spec, seed: config.seed, nodes: config.nodes, mutants: config.mutants, options: { ...config.scenario?.options, ...config.options }, tornWrites: config.faults.has('torn-write'),
   });
@@ -87,16 +88,33 @@ export function createRun(config: RunConfig): { sim: Simulation; start: () => vo
   let active = true;
   const faults = config.scenario === undefined ? config.faults : new Set((config.scenario.faults ?? []).filter((f) => config.faults.has(f)));
   const nemesis = new Nemesis(sim, sim.faultRng, faults);
+  const activities = new Set([...faults].filter((f): f is OperatorActivity => isOperatorActivity(f)));
+  const operator = config.spec.operator !== undefined && activities.size > 0 ? config.spec.operator(operatorControl(sim), activities) : null;
   const start = (): void => {
     sim.phase('safety');
     nemesis.start();
+    operator?.start();
     if (config.scenario !== undefined) config.scenario.setup(scriptControl(sim, () => active));
   };
   const stopFaults = (): void => {
     active = false;
     nemesis.stop();
+    operator?.settle();
   };
-  return { sim, start, stopFaults };
+  return { sim, start, stopFaults, operator };
+}
+
+function operatorControl(sim: Simulation): OperatorControl {
+  return {
+    members: sim.members,
+    rng: sim.operatorRng,
+    now: () => sim.now(),
+    at: (t, action) => sim.at(t, action),
+    views: () => sim.views(),
+    status: (n) => sim.status(n),
+    operate: (n, call) => sim.operate(n, call),
+    count: (key) => sim.countOperator(key),
+  };
 }
 
 /** A scenario's view of the simulation: its timed actions stop when the liveness phase begins. */
@@ -119,7 +137,7 @@ function scriptControl(sim: Simulation, active: () => boolean): ScenarioControl 
 }
 
 export function runSeed(config: RunConfig): RunResult {
-  const { sim, start, stopFaults } = createRun(config);
+  const { sim, start, stopFaults, operator } = createRun(config);
   const factory = resolveWorkload(config.spec.name, config.spec.workload);
   const workload = factory({ clients: config.clients ?? DEFAULT_CLIENTS, options: config.workloadOptions ?? {} });
   sim.attachWorkload(workload);
@@ -133,9 +151,12 @@ export function runSeed(config: RunConfig): RunResult {
     const base = workload.completed();
     const want = config.livenessOps ?? DEFAULT_LIVENESS_OPS;
     const bound = config.livenessMs ?? DEFAULT_LIVENESS_MS;
-    sim.runUntil(config.durationMs + bound, () => workload.completed() >= base + want);
+    // With an operator, the cluster must also be back in its full shape (e.g. every node a voter again).
+    sim.runUntil(config.durationMs + bound, () => workload.completed() >= base + want && (operator === null || operator.unsettled() === null));
     const done = workload.completed() - base;
     if (done < want) sim.fail('liveness', `only ${done} of ${want} client operations completed within ${formatDuration(bound)} after every fault was healed`);
+    const missing = operator?.unsettled() ?? null;
+    if (missing !== null) sim.fail('liveness', `the cluster did not return to its full shape within ${formatDuration(bound)} after every fault was healed: ${missing}`);
   }
   workload.stop();
   sim.phase('end');

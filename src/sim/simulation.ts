@@ -8,6 +8,7 @@
 import { NodeId } from '../core/ids.js';
 import type { FaultControl } from './faults.js';
 import { SimulationEngine } from './engine.js';
+import type { AnyNode } from './host.js';
 import { blockedLinks, groups as groupPartition, type Partition } from './partitions.js';
 import type { ScenarioControl } from './scenario.js';
 import { EventKind } from './queue.js';
@@ -153,6 +154,20 @@ export class Simulation extends SimulationEngine implements FaultControl, Scenar
       if (this.status(i) === 'down') this.restart(i);
       else if (this.status(i) === 'paused') this.resume(i);
     }
+  }
+
+  /** An administrator's call on a node, as one of its inputs (src/sim/operator.ts); nothing happens while it is down. */
+  operate(node: number, call: (node: AnyNode) => void): void {
+    this.perform(() => {
+      const h = this.host(node);
+      if (h.status === 'down') return;
+      if (!h.operate(call)) this.bump('operator:call-lost');
+    });
+  }
+
+  /** Adds to the counter `operator:<key>` of the run summary. */
+  countOperator(key: string): void {
+    this.bump(`operator:${key}`);
   }
 
   /** A client request from outside the workload (the playground); its reply lands in `replies`. */

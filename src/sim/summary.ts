@@ -75,6 +75,8 @@ export class RunSummary {
     lines.push(...group('faults', j.counts, (k) => FAULT_KEYS.some((f) => k === f || k.startsWith(`${f}:`))));
     lines.push(...group('network', j.counts, (k) => NET_KEYS.some((f) => k === f || k.startsWith(`${f}:`))));
     lines.push(...group('protocol events', j.counts, (k) => k.startsWith('event:'), (k) => k.slice('event:'.length)));
+    // Operator activity (src/sim/operator.ts): only for runs that had one.
+    if (Object.keys(j.counts).some((k) => k.startsWith('operator:'))) lines.push(...group('operator', j.counts, (k) => k.startsWith('operator:'), (k) => k.slice('operator:'.length)));
     lines.push(...group('workload', j.workload, () => true));
     for (const s of sections) {
       lines.push(`${s.title}:`);

@@ -20,7 +20,7 @@ const ALL = new Set(FAULT_NAMES);
 /** (protocol, mutant, first catching seed with --duration 5s and all faults), from the sweeps. */
 const CAUGHT: readonly (readonly [string, string, number, string])[] = [
   ['raft', 'double-vote', 5, 'election-safety'],
-  ['raft', 'skip-log-check', 8, 'log-matching'],
+  ['raft', 'skip-log-check', 10, 'log-matching'],
   ['raft', 'forget-vote', 92, 'election-safety'],
   ['raft', 'stale-read', 13, 'linearizability'],
   ['paxos', 'forget-promise', 1, 'promises-never-decrease'],
