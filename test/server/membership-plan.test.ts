@@ -1,0 +1,79 @@
+// The member directory and the planning of Cluster-service changes
+// (src/server/membership/): what each change asks of Raft, and etcd's refusals.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { NodeId } from '../../src/core/ids.js';
+import { deriveId, resolveConfig } from '../../src/server/config.js';
+import { planChange, type PlanContext } from '../../src/server/membership/changes.js';
+import { decodeDirectory, encodeDirectory, initialDirectory, withoutMember } from '../../src/server/membership/directory.js';
+import type { ConfState } from '../../src/raft/types.js';
+
+const cfg = resolveConfig({ name: 'a', initialCluster: 'a=http://127.0.0.1:1001,b=http://127.0.0.1:1002,c=http://127.0.0.1:1003', listenPeerUrls: 'http://127.0.0.1:1001' });
+const dir = initialDirectory(cfg);
+const idOf = (name: string): NodeId => dir.members.find((m) => m.name === name)?.id as NodeId;
+const [a, b, c] = [idOf('a'), idOf('b'), idOf('c')];
+const conf: ConfState = { voters: [a, b, c].sort((x, y) => x - y), outgoing: [], learners: [], learnersNext: [] };
+const ctx = (match = 100): PlanContext => ({ token: cfg.initialClusterToken, match: () => match, commitIndex: 100 });
+
+describe('member directory', () => {
+  test('the initial directory is --initial-cluster, and it round-trips through a configuration context', () => {
+    assert.deepEqual(dir.members.map((m) => m.name).sort(), ['a', 'b', 'c']);
+    assert.equal(dir.cluster, cfg.clusterId);
+    assert.deepEqual(decodeDirectory(encodeDirectory(dir)), dir);
+    assert.throws(() => decodeDirectory('{"v":2}'), /format 2/);
+    assert.throws(() => decodeDirectory('nope'), /not JSON/);
+  });
+
+  test('a removed member is remembered as removed', () => {
+    const d = withoutMember(dir, b);
+    assert.equal(d.members.some((m) => m.id === b), false);
+    assert.deepEqual(d.removed, [b]);
+  });
+});
+
+describe('planning membership changes (Raft thesis §4.1: one server at a time)', () => {
+  test('add: the id is the one --initial-advertise-peer-urls derives on the new member', () => {
+    const p = planChange({ type: 'add', peerUrls: ['http://127.0.0.1:1004/'], learner: true }, conf, dir, ctx());
+    assert.ok(p.ok);
+    const joiner = resolveConfig({ name: 'd', initialCluster: 'a=http://127.0.0.1:1001,d=http://127.0.0.1:1004', listenPeerUrls: 'http://127.0.0.1:1004', initialClusterState: 'existing' });
+    assert.equal(p.member?.id, joiner.memberId);
+    assert.equal(p.member?.id, deriveId(cfg.initialClusterToken, 'http://127.0.0.1:1004'));
+    assert.deepEqual(p.ops, [{ type: 'add-learner', node: joiner.memberId }]);
+    assert.equal(p.directory.members.length, 4);
+  });
+
+  test("refusals carry etcd's messages", () => {
+    const refused = (r: ReturnType<typeof planChange>): string => (r.ok ? 'accepted' : `${r.code}: ${r.message}`);
+    assert.match(refused(planChange({ type: 'add', peerUrls: ['http://127.0.0.1:1002'], learner: false }, conf, dir, ctx())), /^exists: etcdserver: member ID already exist/);
+    assert.match(refused(planChange({ type: 'add', peerUrls: ['http://localhost:9', 'http://127.0.0.1:1002'], learner: false }, conf, dir, ctx())), /^exists: etcdserver: Peer URLs already exists/);
+    assert.match(refused(planChange({ type: 'add', peerUrls: ['unix:///x'], learner: false }, conf, dir, ctx())), /^bad-urls: etcdserver: given member URLs are invalid/);
+    assert.match(refused(planChange({ type: 'add', peerUrls: [], learner: false }, conf, dir, ctx())), /^bad-urls/);
+    assert.match(refused(planChange({ type: 'remove', id: NodeId(12345) }, conf, dir, ctx())), /^not-found: etcdserver: member not found/);
+    assert.match(refused(planChange({ type: 'promote', id: a }, conf, dir, ctx())), /^not-learner: etcdserver: can only promote a learner member$/);
+    assert.match(refused(planChange({ type: 'update', id: a, peerUrls: ['http://127.0.0.1:1003'] }, conf, dir, ctx())), /^exists/);
+  });
+
+  test('promote needs the learner within 10% of the commit index (etcd isLearnerReady)', () => {
+    const d = planChange({ type: 'add', peerUrls: ['http://127.0.0.1:1004'], learner: true }, conf, dir, ctx());
+    assert.ok(d.ok && d.member !== null);
+    const withLearner: ConfState = { ...conf, learners: [d.member.id] };
+    const early = planChange({ type: 'promote', id: d.member.id }, withLearner, d.directory, ctx(50));
+    assert.equal(early.ok ? 'accepted' : early.code, 'learner-not-ready');
+    const ready = planChange({ type: 'promote', id: d.member.id }, withLearner, d.directory, ctx(95));
+    assert.ok(ready.ok);
+    assert.deepEqual(ready.ops, [{ type: 'add-voter', node: d.member.id }]);
+  });
+
+  test('update and publish re-assert the role and change only the directory', () => {
+    const u = planChange({ type: 'update', id: b, peerUrls: ['http://127.0.0.1:2002'] }, conf, dir, ctx());
+    assert.ok(u.ok);
+    assert.deepEqual(u.ops, [{ type: 'add-voter', node: b }]);
+    assert.deepEqual(u.directory.members.find((m) => m.id === b), { id: b, name: 'b', peerUrls: ['http://127.0.0.1:2002'] });
+    const p = planChange({ type: 'publish', id: c, name: 'charlie' }, conf, dir, ctx());
+    assert.ok(p.ok);
+    assert.equal(p.directory.members.find((m) => m.id === c)?.name, 'charlie');
+    const r = planChange({ type: 'remove', id: c }, conf, dir, ctx());
+    assert.ok(r.ok);
+    assert.deepEqual(r.directory.removed, [c]);
+  });
+});
