@@ -191,3 +191,30 @@ describe('membership at runtime (raft)', () => {
     assert.deepEqual(json.members.map((m) => m.name).sort(), live().map((m) => m.name).sort());
   });
 });
+
+describe('membership at runtime (multipaxos)', () => {
+  let cluster: TestCluster;
+  before(async () => {
+    cluster = await TestCluster.start(1, 'multipaxos');
+  });
+  after(async () => {
+    await cluster.stop();
+  });
+
+  test('changes are refused with FAILED_PRECONDITION naming the reason; member list works', async () => {
+    const c = new EtcdClient({ endpoints: cluster.endpoints, commandTimeoutMs: 5000 });
+    try {
+      await assert.rejects(c.call('Cluster', 'MemberPromote', { ID: '12345' }), (err: { code?: number; message: string }) => err.code === 9 && /need --protocol raft/.test(err.message));
+    } finally {
+      c.close();
+    }
+    const run = (args: string[]): { out: string; err: string; code: number | null } => {
+      const r = spawnSync(process.execPath, [MAIN, ...args, '--endpoints', cluster.endpoints.join(',')], { encoding: 'utf8' });
+      return { out: r.stdout, err: r.stderr, code: r.status };
+    };
+    const add = run(['member', 'add', 'x', '--peer-urls', 'http://127.0.0.1:9']);
+    assert.equal(add.code, 1);
+    assert.match(add.err, /membership changes at runtime need --protocol raft/);
+    assert.match(run(['member', 'list']).out, /, started, m1, http:\/\/127\.0\.0\.1:\d+/);
+  });
+});

@@ -58,6 +58,8 @@ export interface MembershipHooks {
   now(): number;
 }
 
+const CONF_EVENTS: ReadonlySet<string> = new Set(['membership-applied', 'snapshot-installed']);
+
 /** Most membership changes waiting at once. */
 export const MAX_QUEUED_CHANGES = 64;
 
@@ -105,7 +107,8 @@ export class MembershipNode<W, M extends Message> implements SimNode<M, W, KvReq
     this.settleInFlight();
     this.proposeQueued();
     const fx = this.kv.ready();
-    if (fx !== null && fx.outputs.some((o) => o.type === 'event' && o.event.kind === 'membership-applied')) this.hooks.onConfApplied(this.raft.configuration());
+    // A configuration arrives by a committed change or inside a snapshot (Raft §7: the snapshot carries it).
+    if (fx !== null && fx.outputs.some((o) => o.type === 'event' && CONF_EVENTS.has(o.event.kind))) this.hooks.onConfApplied(this.raft.configuration());
     return fx;
   }
 

@@ -47,7 +47,7 @@ export interface RuntimeOptions {
 
 /** How long a removed member's connection is kept, so that the notice of its removal reaches it. */
 const REMOVED_LINGER_MS = 3000;
-const PUBLISH_RETRY_MS = 3000;
+const PUBLISH_RETRY_MS = 1000;
 /** Most changes forwarded to the leader and waiting for its answer. */
 const MAX_FORWARDED = 256;
 
