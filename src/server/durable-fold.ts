@@ -2,6 +2,11 @@
 // log can be compacted: a summary is a short list of writes that recovers the
 // same state as everything written so far (src/storage/durable-log.ts). Each
 // protocol folds its own write records.
+//
+// When the state machine keeps its state in a durable store (LMDB, for `synod
+// node` members), a snapshot write reaches the log as a small marker only, and
+// only once the store has made the state through the snapshot's index durable:
+// the durability rule of docs/storage.md ("State in LMDB").
 
 import type { Logger } from 'pino';
 import { assert } from '../core/assert.js';
@@ -15,6 +20,12 @@ const SUMMARY_CHUNK_ENTRIES = 1024;
 
 export interface DurableFold<W> {
   add(w: W): void;
+  /** The log index a snapshot write covers; null for any other write. */
+  snapshotIndex(w: W): number | null;
+  /** The state-machine data of a snapshot write. */
+  snapshotData(w: W): unknown;
+  /** A snapshot write with its state-machine data replaced by `data`. */
+  withSnapshotData(w: W, data: unknown): W;
   /** Writes that, replayed alone, recover what every write so far recovers. */
   summary(): W[];
   /** True when `w` makes a summary much shorter than the writes since the last one (a snapshot). */
@@ -67,6 +78,19 @@ export class RaftFold<C, S> implements DurableFold<RaftWrite<C, S>> {
   worthCompacting(w: RaftWrite<C, S>): boolean {
     return w.type === 'snapshot';
   }
+
+  snapshotIndex(w: RaftWrite<C, S>): number | null {
+    return w.type === 'snapshot' ? w.snapshot.meta.index : null;
+  }
+
+  snapshotData(w: RaftWrite<C, S>): unknown {
+    return w.type === 'snapshot' ? w.snapshot.data : undefined;
+  }
+
+  withSnapshotData(w: RaftWrite<C, S>, data: unknown): RaftWrite<C, S> {
+    assert(w.type === 'snapshot', 'raft fold: snapshot data replaced in a write that is no snapshot');
+    return { type: 'snapshot', snapshot: { meta: w.snapshot.meta, data: data as S } };
+  }
 }
 
 /**
@@ -117,15 +141,63 @@ export class MultiPaxosFold<C, S> implements DurableFold<MultiWrite<C, S>> {
   worthCompacting(w: MultiWrite<C, S>): boolean {
     return w.type === 'snapshot';
   }
+
+  snapshotIndex(w: MultiWrite<C, S>): number | null {
+    return w.type === 'snapshot' ? w.index : null;
+  }
+
+  snapshotData(w: MultiWrite<C, S>): unknown {
+    return w.type === 'snapshot' ? w.snapshot : undefined;
+  }
+
+  withSnapshotData(w: MultiWrite<C, S>, data: unknown): MultiWrite<C, S> {
+    assert(w.type === 'snapshot', 'multi-paxos fold: snapshot data replaced in a write that is no snapshot');
+    return { ...w, snapshot: data as S };
+  }
+}
+
+/** A state machine whose state lives in a durable store of its own (the LMDB backend). */
+export interface DurableState {
+  /** Resolves once everything applied so far is durable in the store, with the applied index that is. */
+  flush(): Promise<number>;
+  /** What the log keeps in place of the snapshot data at `index` (a KvSnapshotMarker). */
+  marker(index: number): unknown;
+}
+
+/** The state store lost track of the log: continuing could apply entries twice or lose them. */
+export class StateBehindLogError extends Error {
+  override readonly name = 'StateBehindLogError';
+}
+
+/**
+ * The durability rule: a snapshot write lets recovery skip every entry through
+ * its index, so it may reach the log only once the store holds that state
+ * durably; it then carries a marker instead of the state. Flushes the store
+ * only for batches that carry a snapshot (once per compaction, not per apply).
+ */
+async function markSnapshots<W>(fold: DurableFold<W>, writes: readonly W[], state: DurableState): Promise<readonly W[]> {
+  const at = writes.map((w) => fold.snapshotIndex(w));
+  if (at.every((i) => i === null)) return writes;
+  const durable = await state.flush();
+  return writes.map((w, k) => {
+    const index = at[k];
+    if (index === null || index === undefined) return w;
+    if (durable < index) {
+      throw new StateBehindLogError(`the state store is durable through index ${durable}, behind the snapshot at ${index} that the log was about to keep; refusing to drop log entries the store does not hold`);
+    }
+    return fold.withSnapshotData(w, state.marker(index));
+  });
 }
 
 /**
  * Makes a batch of writes durable, then, when one of them is a snapshot,
  * rewrites the log as the fold's summary. Compaction is an optimisation: the
  * writes are durable before it starts, so a summary too large to write is
- * logged and skipped, never fatal.
+ * logged and skipped, never fatal. With `state`, snapshot writes are first
+ * made markers under the durability rule (markSnapshots).
  */
-export async function persistAndCompact<W>(durable: DurableLog<W>, fold: DurableFold<W>, writes: readonly W[], logger: Logger): Promise<void> {
+export async function persistAndCompact<W>(durable: DurableLog<W>, fold: DurableFold<W>, batch: readonly W[], logger: Logger, state?: DurableState): Promise<void> {
+  const writes = state === undefined ? batch : await markSnapshots(fold, batch, state);
   let compact = false;
   for (const w of writes) {
     fold.add(w);

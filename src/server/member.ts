@@ -3,23 +3,19 @@
 // gRPC API, and /metrics and /health.
 
 import { randomInt } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { ClientId, type NodeId } from '../core/ids.js';
 import type { ProtocolEvent } from '../core/replicated-log.js';
 import type { KvOp, KvReply, KvRequest } from '../kv/api.js';
 import type { KvCommand, KvResult } from '../kv/command.js';
-import type { KvSnapshot } from '../kv/snapshot.js';
-import { kvCommandBytes, kvSnapshotTextCodec } from '../kv/codec.js';
+import type { KvLogSnapshot } from '../kv/snapshot.js';
+import { kvCommandBytes } from '../kv/codec.js';
 import { KvNode } from '../kv/adapter.js';
 import { TcpTransport } from '../net/tcp-transport.js';
-import { DurableLog } from '../storage/durable-log.js';
-import { Wal } from '../storage/wal.js';
 import type { MemberConfig } from './config.js';
 import { bindProtocol, type Membership } from './protocols.js';
-import { persistAndCompact } from './durable-fold.js';
+import { memberSnapshotCodec, openMemberStorage } from './member-storage.js';
 import { Forwarder, NotConnectedError, servePeerFrames, type PeerFrame } from './forwarding.js';
 import { NodeHost } from './host.js';
 import { Metrics, serveMetrics } from './metrics.js';
@@ -71,27 +67,22 @@ function urlHostPort(u: URL): { host: string; port: number } {
   return { host: u.hostname === 'localhost' ? '127.0.0.1' : u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port) };
 }
 
-async function openStorage(cfg: MemberConfig, logger: Logger): Promise<{ durable: DurableLog<W>; recovered: W[] }> {
-  await mkdir(cfg.dataDir, { recursive: true });
-  const opened = await Wal.open(join(cfg.dataDir, 'wal'));
-  if (opened.report.tornTail !== null) logger.warn({ tornTail: opened.report.tornTail }, 'write-ahead log had a torn tail (a write cut short by a crash); truncated it');
-  const { log, recovered } = DurableLog.recover<W>(opened);
-  return { durable: log, recovered };
-}
-
 export async function startMember(cfg: MemberConfig, logger: Logger, opts: MemberOptions = {}): Promise<RunningMember> {
-  const { durable, recovered } = await openStorage(cfg, logger);
+  // The WAL and the LMDB state store (src/server/member-storage.ts).
+  const storage = await openMemberStorage(cfg.dataDir, logger);
+  const { recovered } = storage;
   cfg = memberIdFromData(cfg, recovered, logger);
-  const binding = bindProtocol<KvCommand, KvSnapshot>({
+  const binding = bindProtocol<KvCommand, KvLogSnapshot>({
     protocol: cfg.protocol, id: cfg.memberId, members: joinsEmpty(cfg, recovered.length) ? [] : [...cfg.members.keys()], electionTicks: cfg.electionTicks,
-    commandBytes: kvCommandBytes, snapshotCodec: kvSnapshotTextCodec,
+    commandBytes: kvCommandBytes, snapshotCodec: memberSnapshotCodec, materializeSnapshot: storage.materialize,
   }, recovered);
   const { fold } = binding;
+  storage.checkRecovered(fold);
   // A member of a running cluster takes its cluster id from its log or a peer (src/server/membership/).
   cfg = await memberConfigAtStart(cfg, binding.log, logger);
   const log = binding.log;
-  // The hash chain over applied commands serves the simulator's state-machine-safety check; a member skips it.
-  const nodeOpts = { snapshotEveryEntries: opts.snapshotEveryEntries ?? 10_000, stateMachine: { fingerprint: false } };
+  // The state lives in LMDB: the log keeps snapshot markers, materialized when sent (docs/storage.md).
+  const nodeOpts = { snapshotEveryEntries: opts.snapshotEveryEntries ?? 10_000, stateMachine: storage.sm, snapshotMarkers: true };
   const node: KvNode<W, M> = recovered.length === 0 ? new KvNode(log, nodeOpts) : KvNode.recover(log, nodeOpts);
   const watches = new WatchHub(node.sm, (revision) => ({ cluster_id: cfg.clusterId, member_id: cfg.memberId, revision, raft_term: log.status().term }), opts.watch);
   node.sm.setChangeListener((revision, events) => watches.onChanges(revision, events));
@@ -118,13 +109,13 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
   const host = new NodeHost<M, W, KvRequest, KvReply>(hostNode, {
     persist: async (writes) => {
       const end = metrics.fsyncDuration.startTimer();
-      await persistAndCompact(durable, fold, writes, logger);
+      await storage.persist(fold, writes);
       end();
       metrics.batchWrites.observe(writes.length);
     },
     send: (to, msg) => {
       try {
-        transport.send(to, { type: 'protocol', msg });
+        transport.send(to, { type: 'protocol', msg: binding.outgoing(msg) });
       } catch (err) {
         logger.warn({ to: to.toString(16), err: (err as Error).message }, 'cannot send to peer');
       }
@@ -252,7 +243,7 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
       await grpc.close();
       await host.stop();
       await transport.stop();
-      await durable.close();
+      await storage.close();
       metricsServer?.close();
       logger.info('stopped');
     })();

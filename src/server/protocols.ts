@@ -28,12 +28,20 @@ export interface LogSetup<C, S> {
   readonly commandBytes?: (command: C) => number;
   /** Snapshots as text, for Raft's chunked InstallSnapshot. Default: JSON. */
   readonly snapshotCodec?: SnapshotCodec<S>;
+  /**
+   * The snapshot to send a lagging follower in place of the one the log holds:
+   * when the log holds markers (the state lives in a durable store), this
+   * produces the state machine's own snapshot at send time (docs/storage.md).
+   */
+  readonly materializeSnapshot?: (held: S) => S;
 }
 
 export interface LogBinding<C, S, W, M extends Message> {
   readonly log: ReplicatedLog<C, S, W, M>;
   readonly fold: DurableFold<W>;
   membership(): Membership;
+  /** A message as it goes to a peer (a snapshot the log holds as a marker is materialized). */
+  outgoing(msg: M): M;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -43,7 +51,16 @@ function sorted(ids: readonly NodeId[]): NodeId[] {
   return [...ids].sort((a, b) => a - b);
 }
 
+/** Raft sends snapshots as text it encodes once per snapshot index: materialize there. */
+function raftCodec<C, S>(setup: LogSetup<C, S>): SnapshotCodec<S> | undefined {
+  const materialize = setup.materializeSnapshot;
+  if (materialize === undefined) return setup.snapshotCodec;
+  const codec: SnapshotCodec<S> = setup.snapshotCodec ?? { encode: (s) => JSON.stringify(s), decode: (t) => JSON.parse(t) as S };
+  return { encode: (s) => codec.encode(materialize(s)), decode: (t) => codec.decode(t) };
+}
+
 function raftBinding<C, S>(setup: LogSetup<C, S>, recovered: readonly unknown[]): AnyBinding<C, S> {
+  const snapshotCodec = raftCodec(setup);
   const options = {
     id: setup.id,
     peers: sorted(setup.members),
@@ -52,7 +69,7 @@ function raftBinding<C, S>(setup: LogSetup<C, S>, recovered: readonly unknown[])
     heartbeatTicks: 1,
     commitEvents: false,
     ...(setup.commandBytes ? { commandBytes: setup.commandBytes } : {}),
-    ...(setup.snapshotCodec ? { snapshotCodec: setup.snapshotCodec } : {}),
+    ...(snapshotCodec ? { snapshotCodec } : {}),
   };
   const log = recovered.length === 0 ? RaftNode.create<C, S>(options) : RaftNode.recover<C, S>(options, recovered as Parameters<typeof RaftNode.recover<C, S>>[1]);
   const fold = new RaftFold<C, S>();
@@ -64,6 +81,7 @@ function raftBinding<C, S>(setup: LogSetup<C, S>, recovered: readonly unknown[])
       const c = log.configuration();
       return { voters: [...new Set([...c.voters, ...c.outgoing])], learners: c.learners };
     },
+    outgoing: (msg) => msg,
   };
 }
 
@@ -77,7 +95,20 @@ function multiPaxosBinding<C, S>(setup: LogSetup<C, S>, recovered: readonly unkn
   const log = recovered.length === 0 ? MultiPaxos.create<C, S>(config) : MultiPaxos.recover<C, S>(config, recovered as Parameters<typeof MultiPaxos.recover<C, S>>[1]);
   const fold = new MultiPaxosFold<C, S>();
   for (const w of recovered) fold.add(w as Parameters<MultiPaxosFold<C, S>['add']>[0]);
-  return { log, fold, membership: () => ({ voters: log.status().voters, learners: [] }) };
+  return { log, fold, membership: () => ({ voters: log.status().voters, learners: [] }), outgoing: multiPaxosOutgoing(setup) };
+}
+
+/** Multi-Paxos sends a snapshot whole in one catch-up message: materialize it there, once per snapshot held. */
+function multiPaxosOutgoing<C, S>(setup: LogSetup<C, S>): (msg: { readonly type: string }) => { readonly type: string } {
+  const materialize = setup.materializeSnapshot;
+  if (materialize === undefined) return (msg) => msg;
+  let last: { held: S; sent: S } | null = null;
+  return (msg) => {
+    if (msg.type !== 'snapshot') return msg;
+    const m = msg as { readonly type: 'snapshot'; readonly snapshot: S };
+    if (last === null || last.held !== m.snapshot) last = { held: m.snapshot, sent: materialize(m.snapshot) };
+    return { ...m, snapshot: last.sent };
+  };
 }
 
 export function bindProtocol<C, S>(setup: LogSetup<C, S>, recovered: readonly unknown[]): AnyBinding<C, S> {
