@@ -12,6 +12,7 @@ import type { KvCommand, KvResult } from '../kv/command.js';
 import type { KvLogSnapshot } from '../kv/snapshot.js';
 import { kvCommandBytes } from '../kv/codec.js';
 import { KvNode } from '../kv/adapter.js';
+import { EncodedCommandLog, encodedCommandBytes, type EncodedCommand } from '../kv/encoded-log.js';
 import { TcpTransport } from '../net/tcp-transport.js';
 import type { MemberConfig } from './config.js';
 import { bindProtocol, type Membership } from './protocols.js';
@@ -72,15 +73,16 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
   const storage = await openMemberStorage(cfg.dataDir, logger);
   const { recovered } = storage;
   cfg = memberIdFromData(cfg, recovered, logger);
-  const binding = bindProtocol<KvCommand, KvLogSnapshot>({
+  const binding = bindProtocol<EncodedCommand, KvLogSnapshot>({
     protocol: cfg.protocol, id: cfg.memberId, members: joinsEmpty(cfg, recovered.length) ? [] : [...cfg.members.keys()], electionTicks: cfg.electionTicks,
-    commandBytes: kvCommandBytes, snapshotCodec: memberSnapshotCodec, materializeSnapshot: storage.materialize,
+    commandBytes: (c) => encodedCommandBytes(c, kvCommandBytes), snapshotCodec: memberSnapshotCodec, materializeSnapshot: storage.materialize,
   }, recovered);
   const { fold } = binding;
   storage.checkRecovered(fold);
   // A member of a running cluster takes its cluster id from its log or a peer (src/server/membership/).
   cfg = await memberConfigAtStart(cfg, binding.log, logger);
-  const log = binding.log;
+  // Commands are encoded once where proposed: the WAL and the peers copy bytes (src/kv/encoded-log.ts).
+  const log = new EncodedCommandLog(binding.log);
   // The state lives in LMDB: the log keeps snapshot markers, materialized when sent (docs/storage.md).
   const nodeOpts = { snapshotEveryEntries: opts.snapshotEveryEntries ?? 10_000, stateMachine: storage.sm, snapshotMarkers: true };
   const node: KvNode<W, M> = recovered.length === 0 ? new KvNode(log, nodeOpts) : KvNode.recover(log, nodeOpts);

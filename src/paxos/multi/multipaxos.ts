@@ -420,8 +420,11 @@ export class MultiPaxos<C, S> implements ReplicatedLog<C, S, MultiWrite<C, S>, M
     const first = (entries[0] as SlotEntry<C>).slot;
     const last = (entries[entries.length - 1] as SlotEntry<C>).slot;
     const msg = { type: 'accept', ballot: lead.ballot, entries, chosenThrough: this.log.through } as const;
-    for (const m of this.configs.membersBetween(first, last)) if (m !== this.id) this.fx.send(m, msg);
-    // Our own acceptance counts now: anything that depends on it leaves after this batch's writes.
+    // The accept rests on no write of this batch (phase 1 is complete, and chosenThrough counts only
+    // acceptances made durable earlier), so it leaves while our own acceptance is being written: the
+    // leader's disk write and the acceptors' run in parallel, as in Raft (thesis §10.2.1).
+    for (const m of this.configs.membersBetween(first, last)) if (m !== this.id) this.fx.sendImmediately(m, msg);
+    // Our own acceptance counts now: anything that depends on it (a chosen output) leaves after this batch's writes.
     if (mine !== null) for (const s of mine) this.countAck(lead, this.id, s);
   }
 

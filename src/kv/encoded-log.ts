@@ -1,0 +1,87 @@
+// A replicated log whose entries carry each KV command already encoded: the
+// command is packed once, where it is proposed, and from then on the log's
+// writes and messages hold an opaque byte string, which the write-ahead log
+// and the peer codec copy instead of walking. Each member decodes a command
+// once, when it applies it. This is the server's log; the simulator runs the
+// plain log (nothing here changes what the protocols do).
+//
+// A log written before commands were encoded holds them as objects: such a
+// command passes through unchanged, so old data directories still recover.
+
+import { Packr } from 'msgpackr';
+import type { Effects } from '../core/effects.js';
+import type { LogIndex, NodeId } from '../core/ids.js';
+import type { CommittedEntry, LogOutput, LogStatus, Message, ProposeResult, ReplicatedLog } from '../core/replicated-log.js';
+import type { KvCommand } from './command.js';
+
+/** What the inner log carries: encoded commands (or, from old logs, commands as objects). */
+export type EncodedCommand = Uint8Array | KvCommand;
+
+/** One encoding for every member: no shared structures, typed arrays kept as they are. */
+const packr = new Packr({ useRecords: false, moreTypes: true });
+
+export function encodeKvCommand(cmd: KvCommand): Uint8Array {
+  return packr.pack(cmd);
+}
+
+export function decodeKvCommand(c: EncodedCommand): KvCommand {
+  return c instanceof Uint8Array ? (packr.unpack(c) as KvCommand) : c;
+}
+
+/** The size of an encoded command for the logs' byte limits. */
+export function encodedCommandBytes(c: EncodedCommand, objectBytes: (cmd: KvCommand) => number): number {
+  return c instanceof Uint8Array ? c.length : objectBytes(c);
+}
+
+export class EncodedCommandLog<S, W, M extends Message> implements ReplicatedLog<KvCommand, S, W, M> {
+  constructor(readonly inner: ReplicatedLog<EncodedCommand, S, W, M>) {}
+
+  get id(): NodeId {
+    return this.inner.id;
+  }
+
+  tick(): void {
+    this.inner.tick();
+  }
+
+  step(from: NodeId, msg: M): void {
+    this.inner.step(from, msg);
+  }
+
+  propose(command: KvCommand): ProposeResult {
+    return this.inner.propose(encodeKvCommand(command));
+  }
+
+  readIndex(ctx: number): void {
+    this.inner.readIndex(ctx);
+  }
+
+  compact(index: LogIndex, snapshot: S): void {
+    this.inner.compact(index, snapshot);
+  }
+
+  ready(): Effects<W, M, LogOutput<KvCommand, S>> | null {
+    const fx = this.inner.ready();
+    if (fx === null) return null;
+    let decoded: LogOutput<KvCommand, S>[] | null = null;
+    for (let i = 0; i < fx.outputs.length; i++) {
+      const o = fx.outputs[i] as LogOutput<EncodedCommand, S>;
+      if (o.type !== 'committed') continue;
+      decoded ??= fx.outputs.slice() as LogOutput<KvCommand, S>[];
+      decoded[i] = { type: 'committed', entries: o.entries.map(decodeEntry) };
+    }
+    return decoded === null ? (fx as Effects<W, M, LogOutput<KvCommand, S>>) : { ...fx, outputs: decoded };
+  }
+
+  advance(): void {
+    this.inner.advance();
+  }
+
+  status(): LogStatus {
+    return this.inner.status();
+  }
+}
+
+function decodeEntry(e: CommittedEntry<EncodedCommand>): CommittedEntry<KvCommand> {
+  return e.command === null ? (e as CommittedEntry<KvCommand>) : { index: e.index, command: decodeKvCommand(e.command) };
+}
