@@ -41,8 +41,11 @@ export function register(program: Command): void {
       if (!Number.isInteger(snapshotEveryEntries) || snapshotEveryEntries < 1) throw new UsageError(`--snapshot-count must be a positive whole number, got '${flags.snapshotCount}'`);
       const logger = createLogger(cfg.name);
       let member;
+      // A member removed from the cluster stops by itself; the command then ends (status 0).
+      let removed = (): void => undefined;
+      const whenRemoved = new Promise<void>((r) => (removed = r));
       try {
-        member = await startMember(cfg, logger, { snapshotEveryEntries });
+        member = await startMember(cfg, logger, { snapshotEveryEntries, onRemoved: () => removed() });
       } catch (err) {
         const e = err as Error & { code?: string };
         if (err instanceof CorruptionError) {
@@ -64,6 +67,11 @@ export function register(program: Command): void {
         };
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
+        void whenRemoved.then(() => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          resolve();
+        });
       });
     });
 }

@@ -44,6 +44,8 @@ export interface MemberOptions {
   readonly requestTimeoutMs?: number;
   /** Limits of etcd Watch on this member. */
   readonly watch?: Partial<WatchLimits>;
+  /** Called once the member has stopped because it was removed from the cluster. */
+  readonly onRemoved?: () => void;
 }
 
 export interface RunningMember {
@@ -97,7 +99,7 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
     id: cfg.memberId, clusterId: cfg.clusterId.toString(16), listen: urlHostPort(cfg.listenPeerUrls[0] as URL), peers, logger: logger.child({ part: 'net' }),
   });
   const forwarder = new Forwarder<M, KvRequest, KvReply, MemberInfo | LeaseFrame | MembershipFrame>(transport);
-  const { runtime: membership, hostNode } = attachMembership({ cfg, node, log: binding.log, transport, peers, logger, stopMember: () => void stop() });
+  const { runtime: membership, hostNode } = attachMembership({ cfg, node, log: binding.log, transport, peers, logger, stopMember: () => void stop().then(() => opts.onRemoved?.()) });
   let leader: NodeId | null = null;
   const onEvent = (e: ProtocolEvent): void => {
     const status = log.status();

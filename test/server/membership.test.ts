@@ -156,7 +156,7 @@ describe('membership at runtime (raft)', () => {
     const r = synod(['member', 'remove', id]);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, new RegExp(`^Member\\s+${id} removed from cluster\\s+[0-9a-f]+$`, 'm'));
-    await exited(victim);
+    assert.equal(await exited(victim), 0);
     assert.match(victim.output, /this member has been removed from the cluster; stopping/);
     assert.equal(synod(['put', 'after-follower', 'yes']).out.trim(), 'OK');
     assert.equal(synod(['get', 'after-follower', '--print-value-only']).out.trim(), 'yes');
@@ -169,7 +169,7 @@ describe('membership at runtime (raft)', () => {
     const id = (await status(leader)).id;
     if (etcdctl) assert.match(ctl(['member', 'remove', id]), new RegExp(`Member\\s+${id} removed`));
     else assert.equal(synod(['member', 'remove', id]).code, 0);
-    await exited(leader);
+    assert.equal(await exited(leader), 0);
     assert.match(leader.output, /this member has been removed from the cluster; stopping/);
     const next = await leaderOf();
     assert.notEqual(next, leader);
