@@ -3,6 +3,7 @@
 
 import type { NodeId } from '../core/ids.js';
 import type { Scenario, ScenarioControl } from '../sim/scenario.js';
+import { figure8Scenario } from './figure8.js';
 
 function leaderOf(ctl: ScenarioControl): NodeId | null {
   const leaders = ctl.views().filter((v) => v.role === 'leader');
@@ -66,4 +67,5 @@ export const raftScenarios: readonly Scenario[] = [
       });
     },
   },
+  figure8Scenario,
 ];
