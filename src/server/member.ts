@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { ClientId, type NodeId } from '../core/ids.js';
 import type { ProtocolEvent } from '../core/replicated-log.js';
 import type { KvOp, KvReply, KvRequest } from '../kv/api.js';
-import type { KvCommand, KvResult } from '../kv/command.js';
+import type { KvResult } from '../kv/command.js';
 import type { KvLogSnapshot } from '../kv/snapshot.js';
 import { kvCommandBytes } from '../kv/codec.js';
 import { KvNode } from '../kv/adapter.js';
