@@ -100,7 +100,9 @@ export class SessionTable {
 
   /** Drops a session's lowest-numbered result; retries of it and below become stale. */
   private dropLowest(s: Session): number {
-    const lowest = Math.min(...s.results.keys());
+    // Results arrive in about seq order, so the first key is usually the lowest; one pass without spreading.
+    let lowest = Number.POSITIVE_INFINITY;
+    for (const seq of s.results.keys()) if (seq < lowest) lowest = seq;
     s.results.delete(lowest);
     this.bytes -= s.sizes.get(lowest) ?? 0;
     s.sizes.delete(lowest);
