@@ -2,9 +2,12 @@
 // Node processes (lock-worker.ts) contend for one lock on a real cluster.
 // 1. The holder is killed with SIGKILL while holding; the waiter acquires once
 //    the lease expires.
-// 2. That holder is then paused (SIGSTOP) past its TTL, a third process
-//    acquires, and the paused one is resumed: it wakes believing it holds and
-//    writes with its stale token; the fence refuses it.
+// 2. The new holder is then paused between its check and its write (a
+//    stop-the-world pause, as a long GC) past its TTL; a third process
+//    acquires; the paused one resumes believing it holds and writes with its
+//    stale token; the fence refuses it. (SIGSTOP/SIGCONT would pause it too,
+//    but on resuming the process may see the deletion of its key before its
+//    timers run, and then it never attempts the stale write.)
 // Afterwards the store's own history (a watch replayed from revision 1) is
 // checked: accepted writes carry non-decreasing tokens, each was made while
 // its token's key existed, hold intervals do not overlap, every write a worker
@@ -14,6 +17,9 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EtcdClient, prefixRange } from '../../src/server/client.js';
 import { BACKENDS, until, type Backend } from './backends.js';
 
@@ -23,8 +29,8 @@ const TTL_SECONDS = 2;
 class Worker {
   readonly lines: string[] = [];
   readonly proc: ChildProcess;
-  constructor(readonly name: string, endpoints: string[]) {
-    const env: NodeJS.ProcessEnv = { ...process.env, SYNOD_COORD_WORKER: JSON.stringify({ endpoints, lock: 'lp/lock', resource: 'lp/res', name, ttlSeconds: TTL_SECONDS }) };
+  constructor(readonly name: string, endpoints: string[], resumeFile: string) {
+    const env: NodeJS.ProcessEnv = { ...process.env, SYNOD_COORD_WORKER: JSON.stringify({ endpoints, lock: 'lp/lock', resource: 'lp/res', name, ttlSeconds: TTL_SECONDS, resumeFile }) };
     delete env['NODE_TEST_CONTEXT'];
     this.proc = spawn(process.execPath, [WORKER], { env, stdio: ['ignore', 'pipe', 'inherit'] });
     createInterface({ input: this.proc.stdout as NodeJS.ReadableStream }).on('line', (l) => this.lines.push(l));
@@ -139,40 +145,48 @@ for (const b of BACKENDS) describe(`lock holders in separate processes on ${b.na
     await backend.stop();
   });
 
-  test('holder killed with SIGKILL, then a holder paused past its TTL: never two valid holders, stale writes refused', { timeout: 60_000 }, async () => {
-    const workers = [new Worker('a', backend.endpoints), new Worker('b', backend.endpoints)];
+  test('holder killed with SIGKILL, then a holder paused past its TTL: never two valid holders, the stale write refused', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'synod-coord-'));
+    const resumeFile = join(dir, 'resume');
+    const workers = [new Worker('a', backend.endpoints, resumeFile), new Worker('b', backend.endpoints, resumeFile)];
+    let paused: Worker | undefined;
+    let t2 = 0;
     try {
       await until('a first holder', () => workers.some((w) => w.tokens.length > 0));
       const first = workers.find((w) => w.tokens.length > 0) as Worker;
       const second = workers.find((w) => w !== first) as Worker;
+      paused = second;
       const t1 = first.tokens[0] as number;
       await until('the first holder to write', () => first.okWrites(t1) >= 5);
       first.signal('SIGKILL');
       await until('the waiter to acquire after the lease expires', () => second.tokens.length > 0, 20_000);
-      const t2 = second.tokens[0] as number;
+      t2 = second.tokens[0] as number;
       assert.ok(t2 > t1, `token ${t2} not above ${t1}`);
       await until('the second holder to write', () => second.okWrites(t2) >= 5);
 
-      const third = new Worker('c', backend.endpoints);
+      const third = new Worker('c', backend.endpoints, resumeFile);
       workers.push(third);
       await until('the third worker to queue', async () => (await client.call('KV', 'Range', { ...rangeOf('lp/lock/'), count_only: true })).count === '2');
-      second.signal('SIGSTOP');
+      second.signal('SIGUSR2');
+      await until('the second holder to pause', () => second.lines.includes(`pausing ${t2}`));
       await until('the third to acquire while the second is paused', () => third.tokens.length > 0, 20_000);
       const t3 = third.tokens[0] as number;
       assert.ok(t3 > t2);
       await until('the third holder to write', () => third.okWrites(t3) >= 5);
-      second.signal('SIGCONT');
-      await until('the resumed holder to be refused or told it lost', () => second.lines.some((l) => l === `lost ${t2}` || (l.startsWith(`write ${t2} `) && l.includes('refused'))));
+      writeFileSync(resumeFile, '');
+      await until('the resumed holder to be refused', () => second.lines.some((l) => l.startsWith(`write ${t2} `) && l.includes('refused')));
+      await until('the resumed holder to be told it lost', () => second.lines.includes(`lost ${t2}`));
       await until('the third holder to keep writing', () => third.okWrites(t3) >= 10);
     } finally {
       await Promise.all(workers.map((w) => w.kill()));
+      rmSync(dir, { recursive: true, force: true });
     }
     const { holds, writes } = await history(client);
     checkHistory(holds, writes, workers);
     assert.ok(writes.length >= 20, `only ${writes.length} accepted writes`);
-    const refused = workers.flatMap((w) => w.lines.filter((l) => l.includes(' refused ')));
-    // The paused holder checked, slept, and wrote with its stale token after resuming: that write is the fence at work.
-    assert.ok(refused.length >= 1, `no stale write was attempted: ${workers[1]?.lines.slice(-5).join(' | ')}`);
+    // The write right after the pause carried the stale token and was refused.
+    const afterPause = paused.lines.slice(paused.lines.indexOf(`pausing ${t2}`) + 1).find((l) => l.startsWith('write '));
+    assert.match(afterPause ?? '', new RegExp(`^write ${t2} \\d+ refused`));
   });
 });
 
