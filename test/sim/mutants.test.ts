@@ -20,10 +20,10 @@ const ALL = new Set(FAULT_NAMES);
 
 /** (protocol, mutant, first catching seed with --duration 5s and all faults), from the sweeps. */
 const CAUGHT: readonly (readonly [string, string, number, string])[] = [
-  ['raft', 'double-vote', 5, 'election-safety'],
+  ['raft', 'double-vote', 1, 'election-safety'],
   ['raft', 'skip-log-check', 10, 'log-matching'],
   ['raft', 'forget-vote', 92, 'election-safety'],
-  ['raft', 'stale-read', 13, 'linearizability'],
+  ['raft', 'stale-read', 6, 'linearizability'],
   ['paxos', 'forget-promise', 1, 'promises-never-decrease'],
   ['multipaxos', 'forget-promise', 1, 'promises-never-decrease'],
   ['2pc', 'forget-prepared', 1, 'atomicity'],
