@@ -18,7 +18,8 @@ function num(field: string, v: Long | null | undefined): number {
 }
 
 /** The wire layer hands out views of the received bytes: keep copies. */
-const copy = (b: Buffer): Uint8Array => Uint8Array.prototype.slice.call(b);
+// protobufjs hands an absent or empty bytes field over as a plain empty array, not a Buffer.
+const copy = (b: Buffer | readonly number[]): Uint8Array => (b instanceof Uint8Array ? Uint8Array.prototype.slice.call(b) : Uint8Array.from(b));
 
 function rangeEndOf(b: Buffer): { rangeEnd?: Uint8Array } {
   return b.length === 0 ? {} : { rangeEnd: copy(b) };

@@ -28,6 +28,12 @@ for (const protocol of ['raft', 'multipaxos']) describe(`a three-member cluster 
     assert.equal(run(['get', 'ctl/a', '--print-value-only']).trim(), '10');
     assert.equal(run(['del', 'ctl/', '--prefix']).trim(), '2');
     assert.equal(run(['get', 'ctl/', '--prefix']).trim(), '');
+    // An empty value reaches the server as an absent bytes field.
+    assert.equal(run(['put', 'ctl/empty', '']).trim(), 'OK');
+    const empty = JSON.parse(run(['get', 'ctl/empty', '-w', 'json'])) as { kvs: { value?: string; version: number }[] };
+    assert.equal(empty.kvs.length, 1);
+    assert.equal(empty.kvs[0]?.value ?? '', '');
+    assert.equal(run(['del', 'ctl/empty']).trim(), '1');
     const members = run(['member', 'list']).trim().split('\n');
     assert.equal(members.length, 3);
     assert.ok(members.every((l) => /, started, m\d, http:\/\/127\.0\.0\.1:\d+/.test(l)), members.join('\n'));
