@@ -3,7 +3,7 @@
 // leader that lost its lease, and the same keys as `etcdctl elect`.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { EtcdClient } from '../../src/server/client.js';
 import { Election, AcquireAbortedError, LockLostError, NotLeaderError, type Leader } from '../../src/coord/index.js';
 import { BACKENDS, until, type Backend } from './backends.js';
@@ -18,6 +18,16 @@ function observeInto(election: Election): { seen: Leader[]; stop(): void; done: 
     for await (const l of election.observe({ signal: ac.signal })) seen.push(l);
   })();
   return { seen, stop: () => ac.abort(), done };
+}
+
+/** Interrupts an etcdctl (it resigns on SIGINT), then kills it if it has not exited within 3 s. */
+async function interrupt(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  proc.kill('SIGINT');
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 3000);
+  await exited;
+  clearTimeout(timer);
 }
 
 for (const b of BACKENDS) describe(`election on ${b.name}`, { skip: b.skip }, () => {
@@ -35,8 +45,10 @@ for (const b of BACKENDS) describe(`election on ${b.name}`, { skip: b.skip }, ()
   test('campaign, proclaim, resign: leader() and observe() follow, tokens increase, a resigned leader cannot proclaim', async () => {
     const election = new Election(client, 'et/basic', { ttlSeconds: 5 });
     assert.equal(await election.leader(), undefined);
-    const watch = observeInto(election);
     const a = await election.campaign('a');
+    // observe() reports from its first read on: start it, and wait for that read.
+    const watch = observeInto(election);
+    await until('observe to see a', () => watch.seen.length === 1);
     assert.deepEqual(await election.leader().then((l) => [l?.value.toString(), l?.token]), ['a', a.token]);
     const bElected = election.campaign('b');
     await a.proclaim('a2');
@@ -99,8 +111,7 @@ for (const b of BACKENDS) describe(`election on ${b.name}`, { skip: b.skip }, ()
     } finally {
       watch.stop();
       await watch.done;
-      listener.kill('SIGINT');
-      candidate.kill('SIGINT');
+      await Promise.all([interrupt(listener), interrupt(candidate)]);
     }
   });
 });

@@ -147,10 +147,7 @@ for (const b of BACKENDS) describe(`lock on ${b.name}`, { skip: b.skip }, () => 
     }
   });
 
-  test('same keys as etcdctl lock: etcdctl waits for our holder, and we wait for it', { skip: etcdctl ? false : 'etcdctl is not installed' }, async (t) => {
-    // etcdctl's Mutex puts an empty value, which Go sends as an absent field.
-    const probe = spawnSync('etcdctl', ['--endpoints', backend.endpoints.join(','), 'put', 'lt/empty-value-probe', ''], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
-    if (probe.status !== 0) return void t.skip(`the server refuses etcdctl's put of an empty value: ${probe.stderr.trim().split('\n').pop() ?? ''}`);
+  test('same keys as etcdctl lock: etcdctl waits for our holder, and we wait for it', { skip: etcdctl ? false : 'etcdctl is not installed' }, async () => {
     const lock = new Lock(client, 'lt/etcdctl', { ttlSeconds: 5 });
     const held = await lock.acquire();
     const proc = spawn('etcdctl', ['--endpoints', backend.endpoints.join(','), 'lock', 'lt/etcdctl', '--', 'sh', '-c', 'echo got; sleep 1'], { env: { ...process.env, ETCDCTL_API: '3' } });
