@@ -76,9 +76,14 @@ export class Election {
     const v = bytes(value);
     const turn = await takeTurn(this.client, this.prefix, v, { ...opts, session: this.opts.session, ttlSeconds: this.opts.ttlSeconds });
     const leadership = new Leadership(turn, v);
-    // An adopted key (an earlier attempt of this session) may hold an older value.
-    const now = await range(this.client, { key: turn.key });
-    if (!now.kvs[0]?.value.equals(v)) await leadership.proclaim(v);
+    try {
+      // An adopted key (an earlier attempt of this session) may hold an older value.
+      const now = await range(this.client, { key: turn.key });
+      if (!now.kvs[0]?.value.equals(v)) await leadership.proclaim(v);
+    } catch (err) {
+      await leadership.resign();
+      throw err;
+    }
     return leadership;
   }
 
@@ -93,6 +98,7 @@ export class Election {
    * Every leader and every value a leader proclaims, in order, until the
    * signal aborts (or the consumer stops). A change may be skipped only in
    * favour of a later one (after a watch failure the current leader is re-read).
+   * A read that fails ends the iteration with its error.
    */
   async *observe(opts: { readonly signal?: AbortSignal } = {}): AsyncGenerator<Leader, void, undefined> {
     const signal = opts.signal ?? new AbortController().signal;
