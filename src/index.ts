@@ -18,3 +18,6 @@ export { startReplica, ReplicaError, type Replica, type ReplicaOptions } from '.
 export { startMember, type RunningMember } from './server/member.js';
 export { resolveConfig, type MemberConfig, type MemberFlags } from './server/config.js';
 export { EtcdClient, EtcdClientError } from './server/client.js';
+export * from './coord/index.js';
+export { encodeSnapshotFile, decodeSnapshotFile } from './server/snapshot-file.js';
+export { restoreDataDir } from './server/snapshot-restore.js';
