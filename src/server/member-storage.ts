@@ -83,6 +83,10 @@ export async function openMemberStorage(dataDir: string, logger: Logger): Promis
 }
 
 function checkRecovered(fold: DurableFold<unknown>, writes: readonly unknown[], applied: number): void {
+  if (writes.length === 0 && applied > 0) {
+    // A new log would number different entries from 1: the stored state would skip them.
+    throw new StateBehindLogError(`the state store (LMDB) holds state through index ${applied} but the write-ahead log is empty: the log was lost or replaced. Restore this member from a snapshot (synod snapshot restore) or remove it and add it back empty`);
+  }
   // Recovery starts from the last snapshot write.
   const last = writes.findLast((w) => fold.snapshotIndex(w) !== null);
   if (last === undefined) return;

@@ -15,3 +15,5 @@ export { StateStore, MAX_KEY_BYTES } from './state-store.js';
 export type { Mutation, StateKey, StateStoreOptions } from './state-store.js';
 export { openDurableLog } from './open-durable-log.js';
 export type { OpenedDurableLog } from './open-durable-log.js';
+export { LmdbBackend, LMDB_STATE_FORMAT, StateStoreError } from './lmdb-backend.js';
+export type { LmdbBackendOptions } from './lmdb-backend.js';
