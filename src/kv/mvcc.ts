@@ -131,7 +131,8 @@ export class MvccStore {
     if (ignore && prev === undefined) return kvError('key-not-found', ERROR_MESSAGES['key-not-found']);
     const lease = req.ignoreLease === true && prev ? prev.lease : (req.lease ?? 0);
     if (lease !== 0 && !this.leases.has(lease)) return kvError('lease-not-found', ERROR_MESSAGES['lease-not-found']);
-    const prevKv = prev === undefined ? undefined : this.keyValue(key, prev, w);
+    // The previous value is read (from the backend) only when the request uses it.
+    const prevKv = prev === undefined ? undefined : this.keyValue(key, prev, w, req.prevKv === true || req.ignoreValue === true);
     w.add({
       key,
       createRevision: prev?.createRevision ?? w.main,

@@ -55,6 +55,8 @@ export class KvStateMachine {
   private applied = 0;
   private chainValue = '';
   private changeListener: ChangeListener | null = null;
+  /** False while the listener has nobody to tell: the write's events are not built. */
+  private changeWanted: () => boolean = () => true;
 
   constructor(opts: KvStateMachineOptions = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
@@ -140,7 +142,8 @@ export class KvStateMachine {
     const out = this.execute(command.op, w, index);
     const change = command.seq > 0 ? this.sessions.save(command.client, command.seq, out.result, index) : null;
     this.backend.apply(this.batch(w.put, out, change));
-    if (this.changeListener !== null && w.put.length > 0) this.changeListener(this.store.revision, changesOfWrite(this.store, w.put));
+    // The events (with previous values read back from the backend) are built only while someone watches.
+    if (this.changeListener !== null && w.put.length > 0 && this.changeWanted()) this.changeListener(this.store.revision, changesOfWrite(this.store, w.put));
     return out.result;
   }
 
@@ -292,8 +295,9 @@ export class KvStateMachine {
   }
 
   /** etcd Watch: `listener` hears every applied write's events and every snapshot restore (null: none). */
-  setChangeListener(listener: ChangeListener | null): void {
+  setChangeListener(listener: ChangeListener | null, wanted: () => boolean = () => true): void {
     this.changeListener = listener;
+    this.changeWanted = wanted;
   }
 
   /** Sessions in least-recently-used-first order (for tests and debugging). */

@@ -89,7 +89,7 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
   const nodeOpts = { snapshotEveryEntries: opts.snapshotEveryEntries ?? 10_000, stateMachine: storage.sm, snapshotMarkers: true };
   const node: KvNode<W, M> = recovered.length === 0 ? new KvNode(log, nodeOpts) : KvNode.recover(log, nodeOpts);
   const watches = new WatchHub(node.sm, (revision) => ({ cluster_id: cfg.clusterId, member_id: cfg.memberId, revision, raft_term: log.status().term }), opts.watch);
-  node.sm.setChangeListener((revision, events) => watches.onChanges(revision, events));
+  node.sm.setChangeListener((revision, events) => watches.onChanges(revision, events), () => watches.watching);
   logger.info({ member: cfg.name, id: cfg.memberId.toString(16), protocol: cfg.protocol, recoveredWrites: recovered.length }, 'starting member');
 
   const metrics = new Metrics();

@@ -106,6 +106,11 @@ export class WatchHub {
   }
 
   /** The state machine's change listener: one revision's events, or null after a snapshot restore. */
+  /** Whether any Watch stream is open (the store builds change events only then). */
+  get watching(): boolean {
+    return this.streams.size > 0;
+  }
+
   onChanges(revision: number, events: readonly ChangeEvent[] | null): void {
     if (this.streams.size === 0) return;
     const keys = events === null ? null : events.map((e) => toByteString(e.kv.key));
