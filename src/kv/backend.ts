@@ -172,7 +172,7 @@ export class MemoryBackend implements KvBackend {
     for (const m of mains) for (const v of this.versions.get(m)?.items ?? []) if (v !== undefined) versions.push(v);
     // Sessions by recency and leases by id, so that equal states load (and snapshot) identically.
     const sessions: SessionRecord[] = [...this.sessions]
-      .map(([client, s]) => ({ client, lastUsed: s.lastUsed, floor: s.floor, results: [...s.results] }))
+      .map(([client, s]) => ({ client, lastUsed: s.lastUsed, floor: s.floor, results: [...s.results].sort((a, b) => a[0] - b[0]) }))
       .sort((a, b) => a.lastUsed - b.lastUsed || (a.client < b.client ? -1 : a.client > b.client ? 1 : 0));
     const leases = [...this.leases.values()].sort((a, b) => a.id - b.id);
     return { meta: this.meta, versions, sessions, leases };

@@ -142,5 +142,6 @@ export class SessionTable {
 }
 
 function record(client: ClientId, s: Session): SessionRecord {
-  return { client, lastUsed: s.lastUsed, floor: s.floor, results: [...s.results] };
+  // Results by seq, as every backend stores them, so that equal states give equal snapshots.
+  return { client, lastUsed: s.lastUsed, floor: s.floor, results: [...s.results].sort((a, b) => a[0] - b[0]) };
 }

@@ -16,6 +16,7 @@
 // the KvBackend contract requires.
 
 import { open } from 'lmdb';
+import { assert } from '../core/assert.js';
 import type { Database, RootDatabase } from 'lmdb';
 import { Packr } from 'msgpackr';
 import type { ClientId } from '../core/ids.js';
@@ -24,7 +25,8 @@ import type { KvBackend, KvBatch, KvMeta, KvState, LoadOptions, Revision, Sessio
 import type { Bytes } from '../kv/bytes.js';
 import type { KvResult } from '../kv/command.js';
 import type { LeaseRecord } from '../kv/leases.js';
-import { decodeIndexRecord, encodeIndexRecord, revisionKey, revisionOfKey } from './lmdb-records.js';
+import { decodeIndexRecord, decodeNumber, decodeSessionHeader, decodeState, encodeIndexRecord, encodeNumber, encodeSessionHeader, encodeState, revisionKey, revisionOfKey } from './lmdb-records.js';
+import type { StateRecord } from './lmdb-records.js';
 
 /** The layout version kept in the store; a store of another version is refused. */
 export const LMDB_STATE_FORMAT = 1;
@@ -33,14 +35,6 @@ const STATE_KEY = 'state';
 export interface LmdbBackendOptions {
   /** Most applied batches waiting for LMDB to commit them (default 200,000); beyond it `apply` throws. */
   readonly maxPendingBatches?: number;
-}
-
-/** What the meta record holds: the KvMeta of the last batch and the number of writes so far. */
-interface StoredState {
-  readonly format: number;
-  /** Counts apply and reset calls over the store's life: pending writes above it are not in the store yet. */
-  readonly seq: number;
-  readonly meta: KvMeta;
 }
 
 type PendingOp =
@@ -65,6 +59,8 @@ export class LmdbBackend implements KvBackend {
   /** The lmdb-js batch promise the last write joined, and the seq of the last write in it. */
   private batch: { readonly promise: Promise<unknown>; lastSeq: number } | null = null;
   private appliedIssued: number;
+  /** The meta of the last batch applied, while its state record is not queued yet. */
+  private stateDue: KvMeta | null = null;
   private failure: Error | null = null;
   private closed = false;
 
@@ -114,7 +110,7 @@ export class LmdbBackend implements KvBackend {
     const k = revisionKey(rev.main, rev.sub);
     const rec = this.versions.get(k);
     if (rec === undefined) return undefined;
-    return { ...decodeIndexRecord(rec, rev.main, rev.sub), value: this.storedValue(k) ?? EMPTY };
+    return decodeIndexRecord(rec, rev.main, rev.sub, this.storedValue(k) ?? EMPTY);
   }
 
   value(rev: Revision): Bytes | undefined {
@@ -138,7 +134,7 @@ export class LmdbBackend implements KvBackend {
     }
     for (const c of batch.evicted) this.removeSession(c);
     for (const u of batch.sessions) this.updateSession(u);
-    for (const l of batch.leases ?? []) this.track(this.leases.put(l.id, this.packr.pack(l.ttl)));
+    for (const l of batch.leases ?? []) this.track(this.leases.put(l.id, encodeNumber(l.ttl)));
     for (const id of batch.revokedLeases ?? []) this.track(this.leases.remove(id));
     this.finish({ seq: this.seq + 1, type: 'batch', batch }, batch.meta);
     for (const v of batch.put) this.overlayAdd(v);
@@ -150,10 +146,10 @@ export class LmdbBackend implements KvBackend {
     for (const db of [this.versions, this.values, this.sessions, this.results, this.leases]) this.track(db.clearAsync());
     for (const v of state.versions) this.putVersion(v);
     for (const s of state.sessions) {
-      this.track(this.sessions.put(s.client, this.packr.pack([s.lastUsed, s.floor])));
+      this.track(this.sessions.put(s.client, encodeSessionHeader(s.lastUsed, s.floor)));
       for (const [seq, result] of s.results) this.track(this.results.put([s.client, seq], this.packr.pack(result)));
     }
-    for (const l of state.leases ?? []) this.track(this.leases.put(l.id, this.packr.pack(l.ttl)));
+    for (const l of state.leases ?? []) this.track(this.leases.put(l.id, encodeNumber(l.ttl)));
     this.finish({ seq: this.seq + 1, type: 'reset', state }, state.meta);
     this.overlay.clear();
     for (const v of state.versions) this.overlayAdd(v);
@@ -188,6 +184,7 @@ export class LmdbBackend implements KvBackend {
    * with the applied index that is now durable. Rejects if a write failed.
    */
   async flush(): Promise<number> {
+    this.writeState();
     const target = this.appliedIssued;
     await this.env.flushed;
     if (this.failure !== null) throw this.failure;
@@ -197,6 +194,7 @@ export class LmdbBackend implements KvBackend {
   /** Waits for pending writes, then closes the store. */
   async close(): Promise<void> {
     if (this.closed) return;
+    this.writeState();
     this.closed = true;
     await this.env.flushed;
     await this.env.close();
@@ -217,7 +215,7 @@ export class LmdbBackend implements KvBackend {
   }
 
   private updateSession(u: SessionUpdate): void {
-    this.track(this.sessions.put(u.client, this.packr.pack([u.lastUsed, u.floor])));
+    this.track(this.sessions.put(u.client, encodeSessionHeader(u.lastUsed, u.floor)));
     if (u.saved !== undefined) this.track(this.results.put([u.client, u.saved[0]], this.packr.pack(u.saved[1])));
     for (const seq of u.dropped) this.track(this.results.remove([u.client, seq]));
   }
@@ -236,13 +234,25 @@ export class LmdbBackend implements KvBackend {
 
   /** Queues the meta write that ends a batch, and remembers the batch until LMDB has committed it. */
   private finish(op: PendingOp, meta: KvMeta): void {
-    const state: StoredState = { format: LMDB_STATE_FORMAT, seq: op.seq, meta };
-    this.track(this.metaDb.put(STATE_KEY, this.packr.pack(state)));
     this.seq = op.seq;
     this.appliedIssued = meta.appliedIndex;
     this.pending.push(op);
+    // One state record per event-loop turn, written at its end (a microtask
+    // runs before lmdb-js closes the turn's batch): it joins the same LMDB
+    // transaction as every batch applied in the turn.
+    if (this.stateDue === null) queueMicrotask(() => this.writeState());
+    this.stateDue = meta;
+  }
+
+  /** Queues the state record (applied index, seq) for the batches applied so far, if not written yet. */
+  private writeState(): void {
+    const meta = this.stateDue;
+    if (meta === null || this.closed) return;
+    this.stateDue = null;
+    this.track(this.metaDb.put(STATE_KEY, encodeState({ format: LMDB_STATE_FORMAT, seq: this.seq, meta })));
     // Invariant: the write just queued joined the batch being tracked.
-    if (this.batch !== null) this.batch.lastSeq = op.seq;
+    assert(this.batch !== null, 'lmdb backend: a state write outside any batch');
+    this.batch.lastSeq = this.seq;
   }
 
   /**
@@ -281,10 +291,10 @@ export class LmdbBackend implements KvBackend {
     if (items.every((x) => x === undefined)) this.overlay.delete(v.main);
   }
 
-  private readState(txn?: ReturnType<RootDatabase['useReadTransaction']>): StoredState {
+  private readState(txn?: ReturnType<RootDatabase['useReadTransaction']>): StateRecord {
     const raw = this.metaDb.get(STATE_KEY, txn ? { transaction: txn } : undefined);
     if (raw === undefined) return { format: LMDB_STATE_FORMAT, seq: 0, meta: EMPTY_META };
-    const s = this.packr.unpack(raw) as StoredState;
+    const s = decodeState(raw);
     if (s.format !== LMDB_STATE_FORMAT) throw new StateStoreError(`the state store has layout version ${String(s.format)}, this synod reads version ${LMDB_STATE_FORMAT}`);
     return s;
   }
@@ -298,7 +308,7 @@ export class LmdbBackend implements KvBackend {
         const b = this.values.get(key, { transaction: txn });
         if (b !== undefined) v = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
       }
-      out.push({ ...decodeIndexRecord(value, main, sub), value: v });
+      out.push(decodeIndexRecord(value, main, sub, v));
     }
     return out;
   }
@@ -313,7 +323,7 @@ export class LmdbBackend implements KvBackend {
     }
     const out: SessionRecord[] = [];
     for (const { key, value } of this.sessions.getRange({ transaction: txn })) {
-      const [lastUsed, floor] = this.packr.unpack(value) as [number, number];
+      const { lastUsed, floor } = decodeSessionHeader(value);
       out.push({ client: key as ClientId, lastUsed, floor, results: results.get(key) ?? [] });
     }
     return out.sort((a, b) => a.lastUsed - b.lastUsed || (a.client < b.client ? -1 : a.client > b.client ? 1 : 0));
@@ -321,7 +331,7 @@ export class LmdbBackend implements KvBackend {
 
   private readLeases(txn: ReturnType<RootDatabase['useReadTransaction']>): LeaseRecord[] {
     const out: LeaseRecord[] = [];
-    for (const { key, value } of this.leases.getRange({ transaction: txn })) out.push({ id: key, ttl: this.packr.unpack(value) as number });
+    for (const { key, value } of this.leases.getRange({ transaction: txn })) out.push({ id: key, ttl: decodeNumber(value) });
     return out;
   }
 }

@@ -16,6 +16,7 @@ import { Prng } from '../../src/core/prng.js';
 import type { KvCommand, KvWriteOp } from '../../src/kv/command.js';
 import { KvStateMachine } from '../../src/kv/state-machine.js';
 import { LmdbBackend, StateStoreError } from '../../src/storage/lmdb-backend.js';
+import { encodeState } from '../../src/storage/lmdb-records.js';
 import { writeOp } from '../kv/arbitraries.js';
 
 async function withDir(body: (dir: string) => Promise<void>): Promise<void> {
@@ -171,8 +172,7 @@ if (process.env['SYNOD_LMDB_BACKEND_CHILD'] !== undefined) {
       withDir(async (dir) => {
         const { open } = await import('lmdb');
         const env = open({ path: dir, maxDbs: 8 });
-        const { Packr } = await import('msgpackr');
-        await env.openDB<Buffer, string>({ name: 'meta', encoding: 'binary' }).put('state', new Packr({ useRecords: false }).pack({ format: 99, seq: 1, meta: {} }));
+        await env.openDB<Buffer, string>({ name: 'meta', encoding: 'binary' }).put('state', encodeState({ format: 99, seq: 1, meta: { appliedIndex: 1, revision: 1, compactRevision: 0, chain: '' } }));
         await env.close();
         assert.throws(() => LmdbBackend.open(dir), (e: unknown) => e instanceof StateStoreError && /layout version 99/.test(e.message));
       }));
