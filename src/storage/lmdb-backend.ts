@@ -2,14 +2,18 @@
 // a durable KvBackend, so that start-up reads a B-tree instead of decoding a
 // snapshot and replaying history (docs/storage.md, "State in LMDB").
 //
-// Each applied entry's KvBatch (versions, sessions, leases) and its meta (the
-// applied index) are queued as LMDB writes in one event-loop turn; lmdb-js
+// Applied entries' KvBatches (versions, sessions, leases) are held for a few
+// milliseconds (`writeDelayMs`) and then written together, with one state
+// record (the applied index of the last), in one event-loop turn; lmdb-js
 // commits every write of a turn in one transaction, off the main thread. So a
 // transaction always holds whole batches with the meta of the last one: after
 // a crash the store is exactly as of some applied index, and the log replays
 // the committed entries after it. Nothing here waits for a disk: the WAL makes
 // committed entries durable, and `flush()` is awaited only before the WAL may
-// forget entries (the durability rule, src/server/durable-fold.ts).
+// forget entries (the durability rule, src/server/durable-fold.ts). Holding
+// batches back makes LMDB commit (and sync) tens of times a second rather
+// than once per applied entry, so its syncs do not contend with the WAL's
+// fdatasyncs that client replies wait for.
 //
 // Until lmdb-js reports a batch committed, it stays in `pending` (and its
 // versions in an overlay), so that reads see every applied batch at once, as
@@ -35,6 +39,10 @@ const STATE_KEY = 'state';
 export interface LmdbBackendOptions {
   /** Most applied batches waiting for LMDB to commit them (default 200,000); beyond it `apply` throws. */
   readonly maxPendingBatches?: number;
+  /** How long applied batches wait before they are written, in ms (default 20). */
+  readonly writeDelayMs?: number;
+  /** Applied batches that, waiting, are written at once (default 1,000). */
+  readonly maxHeldBatches?: number;
 }
 
 type PendingOp =
@@ -59,8 +67,13 @@ export class LmdbBackend implements KvBackend {
   /** The lmdb-js batch promise the last write joined, and the seq of the last write in it. */
   private batch: { readonly promise: Promise<unknown>; lastSeq: number } | null = null;
   private appliedIssued: number;
-  /** The meta of the last batch applied, while its state record is not queued yet. */
-  private stateDue: KvMeta | null = null;
+  /** Applied batches (and resets) not yet handed to lmdb-js, oldest first; also in `pending`. */
+  private held: PendingOp[] = [];
+  /** The seq of the last op handed to lmdb-js. */
+  private issuedSeq: number;
+  private writeTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly writeDelayMs: number;
+  private readonly maxHeld: number;
   private failure: Error | null = null;
   private closed = false;
 
@@ -77,7 +90,10 @@ export class LmdbBackend implements KvBackend {
     this.maxPending = options.maxPendingBatches ?? 200_000;
     const stored = this.readState();
     this.seq = stored.seq;
+    this.issuedSeq = stored.seq;
     this.appliedIssued = stored.meta.appliedIndex;
+    this.writeDelayMs = options.writeDelayMs ?? 20;
+    this.maxHeld = options.maxHeldBatches ?? 1000;
   }
 
   /** Opens (or creates) the store in directory `path`. Throws on a store of another layout version. */
@@ -126,6 +142,42 @@ export class LmdbBackend implements KvBackend {
 
   apply(batch: KvBatch): void {
     this.checkWritable();
+    this.hold({ seq: this.seq + 1, type: 'batch', batch }, batch.meta);
+    for (const v of batch.put) this.overlayAdd(v);
+    if (this.held.length >= this.maxHeld) this.writeHeld();
+    else if (this.writeTimer === null) this.writeTimer = setTimeout(() => this.writeHeld(), this.writeDelayMs);
+  }
+
+  /** Replaces the whole state in one LMDB transaction (every database cleared, then refilled). */
+  reset(state: KvState): void {
+    this.checkWritable();
+    this.hold({ seq: this.seq + 1, type: 'reset', state }, state.meta);
+    this.overlay.clear();
+    for (const v of state.versions) this.overlayAdd(v);
+    this.writeHeld();
+  }
+
+  /** Hands every held op to lmdb-js in this turn (one transaction), ending with the state record of the last. */
+  private writeHeld(): void {
+    if (this.writeTimer !== null) clearTimeout(this.writeTimer);
+    this.writeTimer = null;
+    const ops = this.held;
+    if (ops.length === 0 || this.closed || this.failure !== null) return;
+    this.held = [];
+    for (const op of ops) {
+      this.issuedSeq = op.seq;
+      if (op.type === 'batch') this.writeBatch(op.batch);
+      else this.writeReset(op.state);
+    }
+    const last = ops[ops.length - 1] as PendingOp;
+    const meta = last.type === 'batch' ? last.batch.meta : last.state.meta;
+    this.track(this.metaDb.put(STATE_KEY, encodeState({ format: LMDB_STATE_FORMAT, seq: last.seq, meta })));
+    // Invariant: the state record joined the batch being tracked, which now ends at the last op.
+    assert(this.batch !== null, 'lmdb backend: a state write outside any batch');
+    this.batch.lastSeq = last.seq;
+  }
+
+  private writeBatch(batch: KvBatch): void {
     for (const v of batch.put) this.putVersion(v);
     for (const r of batch.remove) {
       const k = revisionKey(r.main, r.sub);
@@ -136,13 +188,9 @@ export class LmdbBackend implements KvBackend {
     for (const u of batch.sessions) this.updateSession(u);
     for (const l of batch.leases ?? []) this.track(this.leases.put(l.id, encodeNumber(l.ttl)));
     for (const id of batch.revokedLeases ?? []) this.track(this.leases.remove(id));
-    this.finish({ seq: this.seq + 1, type: 'batch', batch }, batch.meta);
-    for (const v of batch.put) this.overlayAdd(v);
   }
 
-  /** Replaces the whole state in one LMDB transaction (every database cleared, then refilled). */
-  reset(state: KvState): void {
-    this.checkWritable();
+  private writeReset(state: KvState): void {
     for (const db of [this.versions, this.values, this.sessions, this.results, this.leases]) this.track(db.clearAsync());
     for (const v of state.versions) this.putVersion(v);
     for (const s of state.sessions) {
@@ -150,9 +198,6 @@ export class LmdbBackend implements KvBackend {
       for (const [seq, result] of s.results) this.track(this.results.put([s.client, seq], this.packr.pack(result)));
     }
     for (const l of state.leases ?? []) this.track(this.leases.put(l.id, encodeNumber(l.ttl)));
-    this.finish({ seq: this.seq + 1, type: 'reset', state }, state.meta);
-    this.overlay.clear();
-    for (const v of state.versions) this.overlayAdd(v);
   }
 
   load(options: LoadOptions = {}): KvState {
@@ -184,7 +229,7 @@ export class LmdbBackend implements KvBackend {
    * with the applied index that is now durable. Rejects if a write failed.
    */
   async flush(): Promise<number> {
-    this.writeState();
+    this.writeHeld();
     const target = this.appliedIssued;
     await this.env.flushed;
     if (this.failure !== null) throw this.failure;
@@ -194,7 +239,7 @@ export class LmdbBackend implements KvBackend {
   /** Waits for pending writes, then closes the store. */
   async close(): Promise<void> {
     if (this.closed) return;
-    this.writeState();
+    this.writeHeld();
     this.closed = true;
     await this.env.flushed;
     await this.env.close();
@@ -232,27 +277,12 @@ export class LmdbBackend implements KvBackend {
     this.track(this.sessions.remove(client));
   }
 
-  /** Queues the meta write that ends a batch, and remembers the batch until LMDB has committed it. */
-  private finish(op: PendingOp, meta: KvMeta): void {
+  /** Holds an op until it is written, and remembers it until LMDB has committed it. */
+  private hold(op: PendingOp, meta: KvMeta): void {
     this.seq = op.seq;
     this.appliedIssued = meta.appliedIndex;
     this.pending.push(op);
-    // One state record per event-loop turn, written at its end (a microtask
-    // runs before lmdb-js closes the turn's batch): it joins the same LMDB
-    // transaction as every batch applied in the turn.
-    if (this.stateDue === null) queueMicrotask(() => this.writeState());
-    this.stateDue = meta;
-  }
-
-  /** Queues the state record (applied index, seq) for the batches applied so far, if not written yet. */
-  private writeState(): void {
-    const meta = this.stateDue;
-    if (meta === null || this.closed) return;
-    this.stateDue = null;
-    this.track(this.metaDb.put(STATE_KEY, encodeState({ format: LMDB_STATE_FORMAT, seq: this.seq, meta })));
-    // Invariant: the write just queued joined the batch being tracked.
-    assert(this.batch !== null, 'lmdb backend: a state write outside any batch');
-    this.batch.lastSeq = this.seq;
+    this.held.push(op);
   }
 
   /**
@@ -261,7 +291,7 @@ export class LmdbBackend implements KvBackend {
    */
   private track(p: Promise<unknown>): void {
     if (this.batch !== null && this.batch.promise === p) return;
-    const b = { promise: p, lastSeq: this.seq };
+    const b = { promise: p, lastSeq: this.issuedSeq };
     this.batch = b;
     p.then(() => this.committed(b.lastSeq), (err: unknown) => {
       this.failure ??= err instanceof Error ? err : new Error(String(err));

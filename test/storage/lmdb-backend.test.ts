@@ -72,7 +72,11 @@ if (process.env['SYNOD_LMDB_BACKEND_CHILD'] !== undefined) {
   let told = false;
   const step = (): void => {
     for (let k = 0; k < 7 && i < cmds.length; k++, i++) sm.apply(LogIndex(i + 1), cmds[i] ?? null);
-    if (i >= 300 && !told) told = process.stdout.write('running\n');
+    // Told once the first 300 are stored (held batches are written every few ms), while applying goes on.
+    if (i >= 300 && !told) {
+      told = true;
+      void backend.flush().then(() => process.stdout.write('running\n'));
+    }
     if (i < cmds.length) setImmediate(step);
   };
   step();
