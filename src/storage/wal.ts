@@ -3,10 +3,14 @@
 // segment.ts, record.ts, wal-scan.ts.
 //
 // Group commit: appends made in one event-loop turn are flushed together in
-// one write and one fdatasync (scheduled with setImmediate); appends made
-// while a flush is in flight wait and go out together in the next one. Every
-// promise resolves only after the fdatasync covering its record returned.
+// one synchronized write (scheduled with setImmediate); appends made while a
+// flush is in flight wait and go out together in the next one. Segments are
+// open with O_DSYNC, so a write returns only once its data is on the disk, as
+// a write followed by fdatasync would, in one thread-pool round trip instead
+// of two. Every promise resolves only after the write covering its record
+// returned.
 
+import { constants } from 'node:fs';
 import { mkdir, open, truncate, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve as resolvePath } from 'node:path';
@@ -134,7 +138,7 @@ export class Wal implements RecordLog {
       // Cut the torn tail durably before appending after it, so stale bytes never follow new records.
       await truncate(last.path, last.endOffset);
     }
-    const handle = await open(last.path, 'r+');
+    const handle = await open(last.path, SEGMENT_FLAGS);
     if (scan.tornTail !== null) await handle.datasync();
     if (scan.released.length > 0) await fsyncDir(dir);
     const segs = scan.segments.map((s) => ({ firstSeq: s.firstSeq, path: s.path }));
@@ -271,7 +275,7 @@ export class Wal implements RecordLog {
     return this.pending.splice(0, n);
   }
 
-  /** One write of group[from, to) at the end of the active segment, then one fdatasync. */
+  /** One write of group[from, to) at the end of the active segment, durable when it returns (O_DSYNC). */
   private async writeAndSync(group: readonly Pending[], from: number, to: number, bytes: number): Promise<void> {
     if (to <= from) return;
     const buf = to - from === 1 ? group[from]!.frame : Buffer.concat(group.slice(from, to).map((p) => p.frame), bytes);
@@ -280,7 +284,6 @@ export class Wal implements RecordLog {
       const { bytesWritten } = await this.active.write(buf, done, buf.length - done, this.activeOffset + done);
       done += bytesWritten;
     }
-    await this.active.datasync();
     this.activeOffset += buf.length;
     this.activeCount += to - from;
     this.stats_.flushes++;
@@ -324,8 +327,11 @@ export class Wal implements RecordLog {
 async function createSegment(dir: string, firstSeq: number): Promise<{ segment: Segment; handle: FileHandle }> {
   const path = join(dir, segmentName(firstSeq));
   await writeFileAtomic(path, encodeSegmentHeader(firstSeq));
-  const handle = await open(path, 'r+');
+  const handle = await open(path, SEGMENT_FLAGS);
   return { segment: { firstSeq, path }, handle };
 }
+
+/** Read-write, every write synchronized for data integrity (write + fdatasync in one call). */
+const SEGMENT_FLAGS = constants.O_RDWR | constants.O_DSYNC;
 
 export type { LogRecord };
