@@ -6,6 +6,8 @@
 // - Only the end of the LAST segment can be torn: a segment is fully durable
 //   before the next one is created, and a batch is written in one write and
 //   then fdatasync'd, so a crash can cut only the last, unacknowledged batch.
+// - Zeros from a record boundary to the end of a segment are space the writer
+//   zero-filled ahead of its records (wal.ts): the segment ends there.
 // - A short or bad record at the end of the last segment, with no valid
 //   record anywhere after it, is a torn tail: it is cut off.
 // - A bad record with a valid record after it, or a bad or short record in any
@@ -121,6 +123,7 @@ async function scanSegment(
   let count = 0;
   while (at < buf.length) {
     const check = checkRecord(buf, at, buf.length, maxRecordBytes);
+    if (!check.ok && allZero(buf, at)) break;
     if (!check.ok) {
       const followed = validRecordFollows(buf, at + 1, buf.length, maxRecordBytes);
       if (!isLast || followed) {
@@ -137,4 +140,10 @@ async function scanSegment(
     count++;
   }
   return { segment: { firstSeq: expectedFirst, path, count, endOffset: at }, torn: null };
+}
+
+/** True when every byte from `from` to the end is zero (space zero-filled ahead of the records). */
+function allZero(buf: Buffer, from: number): boolean {
+  for (let i = from; i < buf.length; i++) if (buf[i] !== 0) return false;
+  return true;
 }

@@ -51,7 +51,18 @@ describe('WAL format and roll-over', () => {
       await fill(dir, 3);
       assert.deepEqual(await segmentFiles(dir), [segmentName(1)]);
       assert.equal(segmentName(1), '0000000000000001.wal');
-      assert.equal((await stat(join(dir, segmentName(1)))).size, SEGMENT_HEADER_BYTES + 3 * RECORD);
+      // The header and the records, then zeros written ahead of them (so later writes add no blocks).
+      const bytes = await readFile(join(dir, segmentName(1)));
+      assert.ok(bytes.length > SEGMENT_HEADER_BYTES + 3 * RECORD, `${bytes.length} bytes`);
+      assert.ok(bytes.subarray(SEGMENT_HEADER_BYTES + 3 * RECORD).every((b) => b === 0));
+      assert.ok(bytes.subarray(SEGMENT_HEADER_BYTES + 3 * RECORD - RECORD, SEGMENT_HEADER_BYTES + 3 * RECORD).some((b) => b !== 0));
+    }));
+
+  test('zero-filled space never grows a segment past its size limit', () =>
+    withDir(async (dir) => {
+      const segmentBytes = SEGMENT_HEADER_BYTES + 4 * RECORD;
+      await fill(dir, 6, { segmentBytes });
+      for (const name of await segmentFiles(dir)) assert.ok((await stat(join(dir, name))).size <= segmentBytes, name);
     }));
 
   test('segments roll over at the size limit and all records replay across them', () =>
@@ -138,13 +149,32 @@ describe('WAL crash rules: torn tail', () => {
       await log.close();
     }));
 
-  test('zero-filled space after the last record (a file extended but not written) is a torn tail', () =>
+  test('zero-filled space after the last record is the end of the segment, and appends go on after the last record', () =>
     withDir(async (dir) => {
       await fill(dir, 3);
       await appendFile(join(dir, segmentName(1)), new Uint8Array(4096));
       const { log, records, report } = await Wal.open(dir);
       assert.equal(records.length, 3);
-      assert.equal(report.tornTail?.bytes, 4096);
+      assert.equal(report.tornTail, null);
+      await log.append(1, payload(4));
+      await log.close();
+      const again = await Wal.open(dir);
+      assert.deepEqual(again.records.map((r) => text(r.payload)), [1, 2, 3, 4].map((i) => text(payload(i))));
+      await again.log.close();
+    }));
+
+  test('a record cut short inside zero-filled space is a torn tail', () =>
+    withDir(async (dir) => {
+      await fill(dir, 3);
+      const path = join(dir, segmentName(1));
+      const bytes = await readFile(path);
+      const end = SEGMENT_HEADER_BYTES + 3 * RECORD;
+      // The first half of a fourth record's bytes reached the disk, the rest of the space is still zeros.
+      bytes.set([16, 0, 0, 0, 9, 9, 9, 9, 1, 7, 7], end);
+      await writeFile(path, bytes);
+      const { log, records, report } = await Wal.open(dir);
+      assert.equal(records.length, 3);
+      assert.equal(report.tornTail?.offset, end);
       await log.close();
     }));
 
