@@ -12,6 +12,7 @@ import type { KvResult } from '../kv/command.js';
 import type { KvLogSnapshot } from '../kv/snapshot.js';
 import { kvCommandBytes } from '../kv/codec.js';
 import { KvNode } from '../kv/adapter.js';
+import { readOf } from '../kv/ops.js';
 import { EncodedCommandLog, encodedCommandBytes, type EncodedCommand } from '../kv/encoded-log.js';
 import { TcpTransport } from '../net/tcp-transport.js';
 import type { MemberConfig } from './config.js';
@@ -165,7 +166,11 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
       for (;;) {
         const left = deadline - Date.now();
         if (left <= 0) throw new GrpcError(GrpcStatus.UNAVAILABLE, 'etcdserver: no leader');
-        let reply = await host.request(req, left);
+        // A write on a member that follows a known leader goes straight there: asking the local node
+        // first would only cost an event-loop turn to hear 'not-leader'. Reads stay (read index, Raft §6.4).
+        const status = log.status();
+        const direct = status.role !== 'leader' && status.leader !== null && status.leader !== cfg.memberId && readOf(op) === null;
+        let reply = direct ? await forwarder.forward(status.leader, req, left).catch(notConnected) : await host.request(req, left);
         if (!reply.ok && reply.error === 'not-leader' && reply.leader !== null && reply.leader !== cfg.memberId) {
           try {
             reply = await forwarder.forward(reply.leader, req, left);
@@ -254,6 +259,12 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
     return stopped;
   }
   return running;
+}
+
+/** A forward that found no connection to the leader is answered as 'not-leader', so the caller tries again. */
+function notConnected(err: unknown): KvReply {
+  if (err instanceof NotConnectedError) return { ok: false, error: 'not-leader', leader: null };
+  throw err;
 }
 
 /** A node's reply as a store result, or the gRPC error etcd would answer. */
