@@ -63,6 +63,8 @@ function banner(protocol: string, dataRoot: string): string {
     '  npx synod get --prefix ""',
     `  npx synod endpoint status --endpoints ${endpoints} -w table`,
     '  npx synod member list -w table',
+    '  npx synod watch --prefix ""                     # every change, as it commits',
+    '  npx synod lease grant 30; npx synod snapshot save backup.db',
     `  etcdctl --endpoints ${endpoints} put foo bar     # any etcd v3 client works`,
     '  npx synod sim --protocol raft --seeds 1..50     # the deterministic simulator',
     '  npx synod play                                  # the playground in a browser',
