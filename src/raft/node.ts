@@ -20,6 +20,7 @@ export class RaftNode<C, S> extends Reads<C, S> implements ReplicatedLog<C, S, R
   private readyLastIndex = LogIndex(0);
   /** view() arrays, rebuilt only when the log changed (the simulator asks after every event). */
   private viewCache: { version: number; window: number; terms: readonly number[]; hashes: readonly number[] } | null = null;
+  private votersCache: { readonly conf: ConfState; readonly voters: readonly NodeId[] } | null = null;
 
   /** A node with empty durable state. With `peers`, it bootstraps a cluster of them; without, it waits to be added. */
   static create<C, S>(options: RaftOptions<C, S>): RaftNode<C, S> {
@@ -262,8 +263,14 @@ export class RaftNode<C, S> extends Reads<C, S> implements ReplicatedLog<C, S, R
       term: this.term,
       commitIndex: this.log.committed,
       lastIndex: this.log.lastIndex,
-      voters: [...new Set([...this.conf.voters, ...this.conf.outgoing])].sort((a, b) => a - b),
+      voters: this.votersOf(this.conf),
     };
+  }
+
+  /** Voters of `conf` (both sides of a joint one), sorted; kept per configuration, which is replaced, never changed. */
+  private votersOf(conf: ConfState): readonly NodeId[] {
+    if (this.votersCache?.conf !== conf) this.votersCache = { conf, voters: [...new Set([...conf.voters, ...conf.outgoing])].sort((a, b) => a - b) };
+    return this.votersCache.voters;
   }
 
   /** The configuration in force (applied from committed entries). */
