@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChangeEvent } from '../../src/kv/changes.js';
+import { MemoryBackend, type Revision, type StoredVersion } from '../../src/kv/backend.js';
 import { b, s, Store } from './helpers.js';
 
 const show = (e: ChangeEvent) => `${e.type} ${s(e.kv.key)}@${e.kv.modRevision} v${e.kv.version}=${s(e.kv.value)}${e.prevKv ? ` (was ${s(e.prevKv.value)})` : ''}`;
@@ -32,4 +33,30 @@ test('changes below the compact revision are refused with it', () => {
   const r = st.sm.changes(ALL, 3);
   assert.ok(r.ok);
   assert.deepEqual(r.events.map(show), ['put a@3 v2=2']);
+});
+
+test('the change events of a write are built only while the listener wants them, and a put reads the previous value only when it uses it', () => {
+  let reads = 0;
+  class CountingBackend extends MemoryBackend {
+    override get(rev: Revision): StoredVersion | undefined {
+      reads++;
+      return super.get(rev);
+    }
+  }
+  const st = new Store({ backend: new CountingBackend() });
+  const heard: string[] = [];
+  let watching = false;
+  st.sm.setChangeListener((rev, events) => heard.push(`${rev}:${(events ?? []).map(show).join(',')}`), () => watching);
+  st.put('a', '1');
+  st.put('a', '2');
+  assert.deepEqual(heard, [], 'nobody watches: no events');
+  assert.equal(reads, 0, 'no previous value read for a put without prev_kv');
+  watching = true;
+  st.put('a', '3');
+  assert.deepEqual(heard, ['4:put a@4 v3=3 (was 2)']);
+  reads = 0;
+  watching = false;
+  const r = st.put('a', '4', { prevKv: true });
+  assert.equal(reads, 1, 'prev_kv reads the previous value once');
+  assert.ok(r.ok && r.response.type === 'put' && r.response.prevKv !== undefined && s(r.response.prevKv.value) === '3');
 });

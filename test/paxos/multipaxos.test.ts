@@ -338,3 +338,20 @@ describe('safety under faults (invariants checked after every tick)', () => {
     }
   });
 });
+
+describe('a leader writes its own acceptance in parallel with the acceptors (like Raft thesis §10.2.1)', () => {
+  test('accepts leave in sendNow, in the batch that writes the leader acceptance; the chosen output waits for the writes', () => {
+    const c = multiCluster(3, { seed: 4, minDelay: 1, maxDelay: 3 });
+    const l = electLeader(c);
+    c.run(5);
+    const leader = c.node(l);
+    assert.deepEqual(leader.propose('x'), { ok: true });
+    const fx = leader.ready();
+    assert.ok(fx !== null);
+    assert.ok(fx.persist.some((w) => w.type === 'accept'), 'the leader writes its own acceptance');
+    assert.equal(fx.sendNow.filter((e) => e.msg.type === 'accept').length, 2, 'one accept per acceptor, sent before the write');
+    assert.equal(fx.sendAfterPersist.filter((e) => e.msg.type === 'accept').length, 0);
+    assert.ok(!fx.outputs.some((o) => o.type === 'committed'), 'nothing is chosen on the leader acceptance alone');
+    leader.advance();
+  });
+});

@@ -218,3 +218,20 @@ describe('Raft §5.3 log replication', () => {
     assert.deepEqual(net.commands(2), ['v0', 'v1', 'v2', 'after']);
   });
 });
+
+describe('Raft Figure 2: the commit index is volatile state', () => {
+  test('a batch that only advances the commit index writes nothing, so its committed entries need no fsync', () => {
+    const net = new Net(ids(1, 2, 3));
+    net.elect(1);
+    net.propose(1, 'a');
+    net.deliver();
+    const commitOnly = (net.batches.get(1) ?? []).filter((b) => b.outputs.some((o) => o.type === 'committed' && o.entries.some((e) => e.command === 'a')));
+    assert.equal(commitOnly.length, 1);
+    assert.deepEqual(commitOnly[0]?.persist, [], 'committing "a" waits for no write');
+    // The commit index is written with the next batch that writes anyway.
+    net.propose(1, 'b');
+    const next = (net.batches.get(1) ?? []).at(-1);
+    const hs = next?.persist.find((w) => w.type === 'hard-state');
+    assert.ok(hs !== undefined && hs.type === 'hard-state' && hs.commit >= 3, `hard state written with the next entries: ${JSON.stringify(hs)}`);
+  });
+});
