@@ -172,6 +172,21 @@ if (process.env['SYNOD_LMDB_BACKEND_CHILD'] !== undefined) {
         await reopened.close();
       }));
 
+    test('applied batches are held, then written together within writeDelayMs without a flush', () =>
+      withDir(async (dir) => {
+        const backend = LmdbBackend.open(dir, { writeDelayMs: 30 });
+        const sm = smOver(backend);
+        commands(11, 40).forEach((c, i) => sm.apply(LogIndex(i + 1), c));
+        assert.equal(backend.pendingBatches, 40, 'nothing is committed in the turn that applied them');
+        const t0 = Date.now();
+        while (backend.pendingBatches > 0 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 5));
+        assert.equal(backend.pendingBatches, 0, 'written and committed without flush()');
+        const mem = smOver(undefined);
+        commands(11, 40).forEach((c, i) => mem.apply(LogIndex(i + 1), c));
+        assert.deepEqual(snap(smOver(backend)), snap(mem));
+        await backend.close();
+      }));
+
     test('a store of another layout version is refused with a clear error', () =>
       withDir(async (dir) => {
         const { open } = await import('lmdb');
