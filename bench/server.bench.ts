@@ -8,7 +8,7 @@
 //   npm run bench -- server            (ETCDBENCH=/path/to/etcdbench to choose the binary)
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestCluster, freePort } from '../test/server/harness.js';
@@ -18,6 +18,35 @@ interface Figures {
   p50_ms: number;
   p99_ms: number;
   errors: number;
+  /** CPU time (user + system, from /proc) the three members spent per put, summed. */
+  cpu_us_per_put?: number;
+}
+
+interface Target {
+  readonly endpoints: string[];
+  /** The members' process ids, for their CPU time. */
+  readonly pids: readonly number[];
+  stop(): Promise<void>;
+}
+
+/** User + system CPU of a process in ms (Linux /proc, in USER_HZ = 100 ticks); null where /proc is not there. */
+function cpuMs(pid: number): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * (1000 / 100);
+  } catch {
+    return null;
+  }
+}
+
+function totalCpuMs(pids: readonly number[]): number | null {
+  let sum = 0;
+  for (const pid of pids) {
+    const ms = cpuMs(pid);
+    if (ms === null) return null;
+    sum += ms;
+  }
+  return sum;
 }
 
 const ETCDBENCH = process.env['ETCDBENCH'] ?? '/tmp/etcdbench';
@@ -34,7 +63,7 @@ function runEtcdbench(endpoints: string[], clients: number, conns: number, total
   return { rps: num('rps'), p50_ms: num('p50_ms'), p99_ms: num('p99_ms'), errors: num('errors') };
 }
 
-async function startEtcd(): Promise<{ endpoints: string[]; stop: () => Promise<void> }> {
+async function startEtcd(): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), 'etcd-bench-'));
   const members = [];
   for (let i = 1; i <= 3; i++) members.push({ name: `e${i}`, client: await freePort(), peer: await freePort() });
@@ -59,6 +88,7 @@ async function startEtcd(): Promise<{ endpoints: string[]; stop: () => Promise<v
   }
   return {
     endpoints,
+    pids: procs.map((p) => p.pid ?? 0),
     stop: async () => {
       await Promise.all(procs.map((p) => new Promise((r) => { p.once('exit', r); p.kill('SIGTERM'); })));
       rmSync(dir, { recursive: true, force: true });
@@ -66,15 +96,19 @@ async function startEtcd(): Promise<{ endpoints: string[]; stop: () => Promise<v
   };
 }
 
-async function measure(name: string, start: () => Promise<{ endpoints: string[]; stop: () => Promise<void> }>): Promise<Record<string, Figures>> {
+async function measure(name: string, start: () => Promise<Target>): Promise<Record<string, Figures>> {
   const out: Record<string, Figures> = {};
   const target = await start();
   try {
     runEtcdbench(target.endpoints, 16, 4, 2000); // warm-up
     for (const s of SHAPES) {
+      const before = totalCpuMs(target.pids);
       const f = runEtcdbench(target.endpoints, s.clients, s.conns, s.total);
+      const after = totalCpuMs(target.pids);
+      if (before !== null && after !== null) f.cpu_us_per_put = Math.round(((after - before) * 1000) / s.total);
       out[`c${s.clients}`] = f;
-      console.log(`${name.padEnd(18)} clients=${String(s.clients).padStart(3)}  ${f.rps.toFixed(0).padStart(6)} puts/s  p50 ${f.p50_ms.toFixed(2)} ms  p99 ${f.p99_ms.toFixed(2)} ms  errors ${f.errors}`);
+      const cpu = f.cpu_us_per_put === undefined ? '' : `  members' CPU ${f.cpu_us_per_put} us/put`;
+      console.log(`${name.padEnd(18)} clients=${String(s.clients).padStart(3)}  ${f.rps.toFixed(0).padStart(6)} puts/s  p50 ${f.p50_ms.toFixed(2)} ms  p99 ${f.p99_ms.toFixed(2)} ms  errors ${f.errors}${cpu}`);
     }
   } finally {
     await target.stop();
@@ -89,7 +123,7 @@ async function main(): Promise<void> {
   }
   const synod = (protocol: string) => async () => {
     const c = await TestCluster.start(3, protocol, ['--heartbeat-interval', '100', '--election-timeout', '1000']);
-    return { endpoints: c.endpoints, stop: () => c.stop() };
+    return { endpoints: c.endpoints, pids: c.members.map((m) => m.proc?.pid ?? 0), stop: () => c.stop() };
   };
   const results: Record<string, Record<string, Figures>> = {};
   results['synod-raft'] = await measure('synod (raft)', synod('raft'));
