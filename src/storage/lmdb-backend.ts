@@ -164,11 +164,19 @@ export class LmdbBackend implements KvBackend {
     const ops = this.held;
     if (ops.length === 0 || this.closed || this.failure !== null) return;
     this.held = [];
+    // Session changes of the held batches are folded per client and written once (see SessionWrites).
+    let sessions = new SessionWrites();
     for (const op of ops) {
       this.issuedSeq = op.seq;
-      if (op.type === 'batch') this.writeBatch(op.batch);
-      else this.writeReset(op.state);
+      if (op.type === 'batch') {
+        this.writeBatch(op.batch, sessions);
+      } else {
+        this.writeSessions(sessions);
+        sessions = new SessionWrites();
+        this.writeReset(op.state);
+      }
     }
+    this.writeSessions(sessions);
     const last = ops[ops.length - 1] as PendingOp;
     const meta = last.type === 'batch' ? last.batch.meta : last.state.meta;
     this.track(this.metaDb.put(STATE_KEY, encodeState({ format: LMDB_STATE_FORMAT, seq: last.seq, meta })));
@@ -177,15 +185,15 @@ export class LmdbBackend implements KvBackend {
     this.batch.lastSeq = last.seq;
   }
 
-  private writeBatch(batch: KvBatch): void {
+  private writeBatch(batch: KvBatch, sessions: SessionWrites): void {
     for (const v of batch.put) this.putVersion(v);
     for (const r of batch.remove) {
       const k = revisionKey(r.main, r.sub);
       this.track(this.versions.remove(k));
       this.track(this.values.remove(k));
     }
-    for (const c of batch.evicted) this.removeSession(c);
-    for (const u of batch.sessions) this.updateSession(u);
+    for (const c of batch.evicted) sessions.evict(c);
+    for (const u of batch.sessions) sessions.update(u);
     for (const l of batch.leases ?? []) this.track(this.leases.put(l.id, encodeNumber(l.ttl)));
     for (const id of batch.revokedLeases ?? []) this.track(this.leases.remove(id));
   }
@@ -259,10 +267,15 @@ export class LmdbBackend implements KvBackend {
     this.track(this.values.put(k, Buffer.from(v.value.buffer, v.value.byteOffset, v.value.byteLength)));
   }
 
-  private updateSession(u: SessionUpdate): void {
-    this.track(this.sessions.put(u.client, encodeSessionHeader(u.lastUsed, u.floor)));
-    if (u.saved !== undefined) this.track(this.results.put([u.client, u.saved[0]], this.packr.pack(u.saved[1])));
-    for (const seq of u.dropped) this.track(this.results.remove([u.client, seq]));
+  /** Writes the folded session changes: an evicted session's records go first, then what its client wrote after. */
+  private writeSessions(sessions: SessionWrites): void {
+    for (const [client, d] of sessions.byClient) {
+      if (d.evicted) this.removeSession(client);
+      if (d.header === null) continue;
+      this.track(this.sessions.put(client, encodeSessionHeader(d.header.lastUsed, d.header.floor)));
+      for (const seq of d.dropped) this.track(this.results.remove([client, seq]));
+      for (const [seq, result] of d.saved) this.track(this.results.put([client, seq], this.packr.pack(result)));
+    }
   }
 
   /** Removes a session and every result it holds: those stored, and those in batches not yet stored. */
@@ -363,5 +376,43 @@ export class LmdbBackend implements KvBackend {
     const out: LeaseRecord[] = [];
     for (const { key, value } of this.leases.getRange({ transaction: txn })) out.push({ id: key, ttl: decodeNumber(value) });
     return out;
+  }
+}
+
+/** One client's session changes over several batches, folded. */
+interface SessionDelta {
+  /** The session was evicted: its stored records are removed before anything below is written. */
+  evicted: boolean;
+  /** The header after the last update (null: evicted and not used again). */
+  header: { readonly lastUsed: number; readonly floor: number } | null;
+  /** Results saved and still kept at the end. */
+  readonly saved: Map<number, KvResult>;
+  /** Results stored before these batches and dropped by them. */
+  readonly dropped: Set<number>;
+}
+
+/**
+ * The session changes of the batches written in one transaction, folded per
+ * client: each update rewrites the client's header, and most results saved
+ * are dropped again a few dozen entries later (sessions.ts keeps the latest
+ * per client), so writing only the end state of the transaction stores the
+ * same records with a fraction of the writes. Nothing reads the store between
+ * the batches of one transaction, and it commits whole or not at all.
+ */
+class SessionWrites {
+  readonly byClient = new Map<ClientId, SessionDelta>();
+
+  evict(client: ClientId): void {
+    this.byClient.set(client, { evicted: true, header: null, saved: new Map(), dropped: new Set() });
+  }
+
+  update(u: SessionUpdate): void {
+    let d = this.byClient.get(u.client);
+    if (d === undefined) this.byClient.set(u.client, (d = { evicted: false, header: null, saved: new Map(), dropped: new Set() }));
+    d.header = { lastUsed: u.lastUsed, floor: u.floor };
+    if (u.saved !== undefined) d.saved.set(u.saved[0], u.saved[1]);
+    // A result saved in these batches was never stored: dropping it only forgets it. (An evicted
+    // session's stored results are all removed anyway.)
+    for (const seq of u.dropped) if (!d.saved.delete(seq) && !d.evicted) d.dropped.add(seq);
   }
 }

@@ -187,6 +187,38 @@ if (process.env['SYNOD_LMDB_BACKEND_CHILD'] !== undefined) {
         await backend.close();
       }));
 
+    test('session changes held together are written once per client: one header, only the results kept', () =>
+      withDir(async (dir) => {
+        const backend = LmdbBackend.open(dir, { writeDelayMs: 10_000 });
+        const sm = new KvStateMachine({ backend, sessions: { maxSessions: 8, maxResultsPerSession: 4 } });
+        const writes = { headers: 0, results: 0, removed: 0 };
+        const dbs = backend as unknown as Record<'sessions' | 'results', { put: (...a: unknown[]) => Promise<unknown>; remove: (...a: unknown[]) => Promise<unknown> }>;
+        const count = <K extends keyof typeof writes>(db: 'sessions' | 'results', fn: 'put' | 'remove', k: K): void => {
+          const orig = dbs[db][fn].bind(dbs[db]);
+          dbs[db][fn] = (...a: unknown[]) => {
+            writes[k]++;
+            return orig(...a);
+          };
+        };
+        count('sessions', 'put', 'headers');
+        count('results', 'put', 'results');
+        count('results', 'remove', 'removed');
+        const put = (i: number): void => void sm.apply(LogIndex(i), { client: ClientId('c'), seq: i, op: { type: 'put', key: new Uint8Array([107]), value: new Uint8Array([i]) } });
+        for (let i = 1; i <= 50; i++) put(i);
+        await backend.flush();
+        // 50 entries of one client: one header, the 4 results it keeps, nothing stored to remove.
+        assert.deepEqual(writes, { headers: 1, results: 4, removed: 0 });
+        for (let i = 51; i <= 60; i++) put(i);
+        await backend.flush();
+        assert.deepEqual(writes, { headers: 2, results: 8, removed: 4 }, 'the next window removes the 4 stored results it dropped');
+        await backend.close();
+        const reopened = LmdbBackend.open(dir);
+        const mem = new KvStateMachine({ sessions: { maxSessions: 8, maxResultsPerSession: 4 } });
+        for (let i = 1; i <= 60; i++) mem.apply(LogIndex(i), { client: ClientId('c'), seq: i, op: { type: 'put', key: new Uint8Array([107]), value: new Uint8Array([i]) } });
+        assert.deepEqual(snap(new KvStateMachine({ backend: reopened, sessions: { maxSessions: 8, maxResultsPerSession: 4 } })), snap(mem));
+        await reopened.close();
+      }));
+
     test('a store of another layout version is refused with a clear error', () =>
       withDir(async (dir) => {
         const { open } = await import('lmdb');
