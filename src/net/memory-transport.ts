@@ -91,6 +91,10 @@ export class MemoryTransport<M> implements Transport<M> {
     this.handler = handler;
   }
 
+  connected(peer: NodeId): boolean {
+    return this.links.has(peer) && this.isRunning && this.network.running(peer) !== undefined;
+  }
+
   stats(): TransportStats {
     const peers = [...this.links.entries()].map(([peer, l]) => ({
       peer,

@@ -202,6 +202,11 @@ export class TcpTransport<M> implements Transport<M> {
     this.handler = handler;
   }
 
+  connected(peer: NodeId): boolean {
+    const link = this.links.get(peer);
+    return link !== undefined && link.conn !== null;
+  }
+
   stats(): TransportStats {
     const peers = [...this.links.values()].map((l) => ({
       peer: l.id,

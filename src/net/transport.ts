@@ -48,6 +48,8 @@ export interface Transport<M> {
   send(to: NodeId, msg: M): void;
   /** Sets the one handler for incoming messages. */
   onMessage(handler: MessageHandler<M>): void;
+  /** True while a connection to `peer` is up (what stats() reports, without building the report). */
+  connected(peer: NodeId): boolean;
   stats(): TransportStats;
 }
 

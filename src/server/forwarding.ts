@@ -40,7 +40,7 @@ export class Forwarder<M, Req, Reply, X = never> {
 
   forward(to: NodeId, req: Req, timeoutMs: number): Promise<Reply> {
     // A leader we hold no connection to is probably gone: sending would only queue the request.
-    if (this.transport.stats().peers.find((p) => p.peer === to)?.connected !== true) {
+    if (!this.transport.connected(to)) {
       return Promise.reject(new NotConnectedError(`no connection to the leader ${to.toString(16)}`));
     }
     if (this.waiting.size >= this.maxWaiting) return Promise.reject(new ForwardError('too many requests forwarded to the leader; retry later'));

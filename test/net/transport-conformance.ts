@@ -46,7 +46,12 @@ async function withCluster(make: ClusterFactory, ids: readonly number[], limits:
   }
 }
 
-const connected = (t: Transport<unknown>, peer: number): boolean => t.stats().peers.find((p) => p.peer === peer)?.connected === true;
+/** connected() and stats() must agree; every use below checks both. */
+const connected = (t: Transport<unknown>, peer: number): boolean => {
+  const reported = t.stats().peers.find((p) => p.peer === peer)?.connected === true;
+  assert.equal(t.connected(peer as NodeId), reported, `connected(${peer}) disagrees with stats()`);
+  return reported;
+};
 const peerStats = (t: Transport<unknown>, peer: number) => t.stats().peers.find((p) => p.peer === peer)!;
 
 export function transportConformance(name: string, make: ClusterFactory): void {

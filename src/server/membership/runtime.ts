@@ -29,7 +29,7 @@ export interface PeerLinks {
   setPeer(id: NodeId, addr: PeerAddress | null): void;
   removePeer(id: NodeId): void;
   send(to: NodeId, frame: MembershipFrame): void;
-  stats(): { readonly peers: readonly { readonly peer: NodeId; readonly connected: boolean }[] };
+  connected(peer: NodeId): boolean;
 }
 
 export interface RuntimeOptions {
@@ -170,7 +170,7 @@ export class MembershipRuntime {
 
   private forward(to: NodeId, change: MemberChange, timeoutMs: number): Promise<ChangeOutcome> {
     const notLeader: ChangeOutcome = { ok: false, code: 'not-leader', leader: null, message: 'etcdserver: no leader' };
-    if (this.o.transport.stats().peers.find((p) => p.peer === to)?.connected !== true) return Promise.resolve(notLeader);
+    if (!this.o.transport.connected(to)) return Promise.resolve(notLeader);
     if (this.waiting.size >= MAX_FORWARDED) return Promise.resolve({ ok: false, code: 'busy', message: 'etcdserver: too many membership changes waiting; retry later' });
     const id = this.nextFrameId++;
     return new Promise((resolve) => {
