@@ -19,7 +19,7 @@ import type { Server, Socket } from 'node:net';
 import { connect } from 'node:net';
 import type { Logger } from 'pino';
 import type { NodeId } from '../core/ids.js';
-import { Codec, isHello, PROTOCOL_VERSION } from './codec.js';
+import { Codec, isHello } from './codec.js';
 import { Connection } from './connection.js';
 import type { ConnectionEvents } from './connection.js';
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FRAME_HELLO, FRAME_MESSAGE } from './frame.js';
@@ -56,6 +56,12 @@ export interface TcpTransportOptions<M> extends QueueLimits {
   readonly handshakeTimeoutMs?: number;
   /** Checks a decoded message's shape; a failure closes the connection. Default: accept anything. */
   readonly validate?: (msg: unknown) => msg is M;
+  /**
+   * Every message holds only plain data (objects, arrays, numbers, strings,
+   * booleans, null, byte arrays): frames use the faster plain encoding,
+   * protocol version 2 (src/net/codec.ts). Both ends must agree.
+   */
+  readonly plainData?: boolean;
   /** Source of jitter (default Math.random). */
   readonly random?: () => number;
 }
@@ -76,7 +82,7 @@ interface PeerLink {
 
 export class TcpTransport<M> implements Transport<M> {
   readonly id: NodeId;
-  private readonly codec = new Codec();
+  private readonly codec: Codec;
   private readonly links = new Map<NodeId, PeerLink>();
   private readonly accepted = new Set<Connection>();
   private readonly maxFrameBytes: number;
@@ -94,6 +100,7 @@ export class TcpTransport<M> implements Transport<M> {
 
   constructor(private readonly opts: TcpTransportOptions<M>) {
     this.id = opts.id;
+    this.codec = new Codec({ plain: opts.plainData === true });
     this.clusterKey = opts.clusterId;
     this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.maxBatchBytes = opts.maxBatchBytes ?? 256 * 1024;
@@ -237,7 +244,7 @@ export class TcpTransport<M> implements Transport<M> {
   }
 
   private helloFrame(): Buffer {
-    return encodeFrame(FRAME_HELLO, this.codec.encode({ v: PROTOCOL_VERSION, cluster: this.clusterKey, id: this.id }), this.maxFrameBytes);
+    return encodeFrame(FRAME_HELLO, this.codec.encodeHello({ v: this.codec.version, cluster: this.clusterKey, id: this.id }), this.maxFrameBytes);
   }
 
   private dial(link: PeerLink): void {
@@ -291,7 +298,7 @@ export class TcpTransport<M> implements Transport<M> {
   /** Checks the peer's hello; returns a reason to refuse, or null. */
   private helloProblem(kind: number, body: unknown, dialled: PeerLink | null): string | null {
     if (kind !== FRAME_HELLO || !isHello(body)) return 'the first frame is not a hello';
-    if (body.v !== PROTOCOL_VERSION) return `protocol version ${body.v}, expected ${PROTOCOL_VERSION}`;
+    if (body.v !== this.codec.version) return `protocol version ${body.v}, expected ${this.codec.version}`;
     // '' on either side: a joining member that has not learned the id yet (links are checked below).
     if (body.cluster !== this.clusterKey && body.cluster !== '' && this.clusterKey !== '') return `cluster id "${body.cluster}" is not ours ("${this.clusterKey}")`;
     const id = body.id as NodeId;

@@ -55,7 +55,8 @@ export async function openMemberStorage(dataDir: string, logger: Logger): Promis
   let backend: LmdbBackend;
   let recovered: { log: DurableLog<unknown>; recovered: unknown[] };
   try {
-    recovered = DurableLog.recover<unknown>(opened);
+    // The core's writes hold only plain data (commands travel encoded): the plain encoding (durable-log.ts).
+    recovered = DurableLog.recover<unknown>(opened, { plainData: true });
     backend = LmdbBackend.open(join(dataDir, 'state'));
   } catch (e) {
     await opened.log.close();

@@ -98,6 +98,8 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
   for (const [id, addr] of initialPeers(cfg, binding.log)) peers.set(id, addr);
   const transport = new TcpTransport<Frame>({
     id: cfg.memberId, clusterId: cfg.clusterId.toString(16), listen: urlHostPort(cfg.listenPeerUrls[0] as URL), peers, logger: logger.child({ part: 'net' }),
+    // Every frame holds plain data (commands travel encoded): the faster plain encoding (src/net/codec.ts).
+    plainData: true,
   });
   const forwarder = new Forwarder<M, KvRequest, KvReply, MemberInfo | LeaseFrame | MembershipFrame>(transport);
   const { runtime: membership, hostNode } = attachMembership({ cfg, node, log: binding.log, transport, peers, logger, stopMember: () => void stop().then(() => opts.onRemoved?.()) });

@@ -3,7 +3,11 @@
 // in order at restart, as `recover(config, durableWrites)` expects.
 //
 // Each W is encoded with msgpackr in structured-clone mode (Maps, Sets,
-// BigInts, typed arrays and shared references survive) into one WRITE record.
+// BigInts, typed arrays and shared references survive) into one WRITE record,
+// or, with `plainData` (writes hold only plain data, as the key-value server's
+// do), in the plain encoding of src/net/codec.ts into one WRITE_PLAIN record:
+// about twice as fast to encode, and byte arrays come back as Buffers. A log
+// may hold both kinds; each record says how to decode it.
 // A write that encodes larger than the WAL's record limit (a big state-machine
 // snapshot) is split: FRAGMENT records carry its first pieces and the WRITE
 // record its last, so the write counts only once its WRITE record is there.
@@ -22,10 +26,13 @@ export const RECORD_WRITE = 1;
 export const RECORD_SUMMARY_BEGIN = 2;
 export const RECORD_SUMMARY_END = 3;
 export const RECORD_FRAGMENT = 4;
+export const RECORD_WRITE_PLAIN = 5;
 
 export interface DurableLogOptions {
   /** Largest single write, after encoding (default 256 MiB). Bigger ones are refused with RecordTooLargeError. */
   readonly maxWriteBytes?: number;
+  /** Writes hold only plain data (objects, arrays, numbers, strings, booleans, null, byte arrays): encode them plainly. */
+  readonly plainData?: boolean;
 }
 
 export interface DurableLogStats {
@@ -44,6 +51,8 @@ export { ReplayError } from './durable-replay.js';
 
 export class DurableLog<W> {
   private readonly packr = new Packr({ structuredClone: true });
+  private readonly writePackr: Packr;
+  private readonly writeType: number;
   private readonly maxWriteBytes: number;
   private last: Promise<unknown> = Promise.resolve();
   private writesSince: number;
@@ -57,6 +66,8 @@ export class DurableLog<W> {
     this.writesSince = stats.writesSinceSummary;
     this.bytesSince = stats.bytesSinceSummary;
     this.maxWriteBytes = options.maxWriteBytes ?? 256 * 1024 * 1024;
+    this.writePackr = options.plainData === true ? new Packr({ useRecords: false, moreTypes: false }) : this.packr;
+    this.writeType = options.plainData === true ? RECORD_WRITE_PLAIN : RECORD_WRITE;
   }
 
   /** Decodes the records of a freshly opened RecordLog into the writes to recover from. */
@@ -128,7 +139,7 @@ export class DurableLog<W> {
     return this.records.crash();
   }
 
-  /** One write as FRAGMENT records (if it is bigger than a record) and a final WRITE record. */
+  /** One write as FRAGMENT records (if it is bigger than a record) and a final WRITE (or WRITE_PLAIN) record. */
   private appendWrite(bytes: Uint8Array): Promise<unknown> {
     const max = this.records.maxRecordBytes;
     const parts: Promise<number>[] = [];
@@ -137,14 +148,14 @@ export class DurableLog<W> {
       parts.push(this.records.append(RECORD_FRAGMENT, bytes.subarray(at, at + max)));
       at += max;
     }
-    parts.push(this.records.append(RECORD_WRITE, bytes.subarray(at)));
+    parts.push(this.records.append(this.writeType, bytes.subarray(at)));
     return Promise.all(parts);
   }
 
   private encodeAll(writes: readonly W[]): Uint8Array[] | RecordTooLargeError {
     const out: Uint8Array[] = [];
     for (const w of writes) {
-      const bytes = this.packr.pack(w);
+      const bytes = this.writePackr.pack(w);
       if (bytes.length > this.maxWriteBytes) return new RecordTooLargeError(bytes.length, this.maxWriteBytes);
       out.push(bytes);
     }

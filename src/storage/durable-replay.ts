@@ -11,6 +11,7 @@ const WRITE = 1;
 const SUMMARY_BEGIN = 2;
 const SUMMARY_END = 3;
 const FRAGMENT = 4;
+const WRITE_PLAIN = 5;
 
 /** A replayed record that cannot be decoded or is out of place (a format or version mismatch; the CRC was fine). */
 export class ReplayError extends Error {
@@ -25,9 +26,11 @@ interface Summary {
 
 export function replayWrites(records: readonly LogRecord[]): { writes: unknown[]; bytesSinceSummary: number } {
   const unpackr = new Packr({ structuredClone: true });
-  const decode = (seq: number, payload: Uint8Array): unknown => {
+  // Plain writes: maps are objects, and byte arrays are copied out of the segment's read buffer.
+  const plainUnpackr = new Packr({ structuredClone: true, mapsAsObjects: true, copyBuffers: true });
+  const decode = (seq: number, payload: Uint8Array, plain = false): unknown => {
     try {
-      return unpackr.unpack(payload);
+      return (plain ? plainUnpackr : unpackr).unpack(payload);
     } catch (e) {
       throw new ReplayError(`record ${seq} does not decode: ${String(e)}`);
     }
@@ -37,17 +40,18 @@ export function replayWrites(records: readonly LogRecord[]): { writes: unknown[]
   let summary: Summary | null = null;
   let fragments: Uint8Array[] = [];
   for (const r of records) {
-    if (fragments.length > 0 && r.type !== FRAGMENT && r.type !== WRITE) {
+    if (fragments.length > 0 && r.type !== FRAGMENT && r.type !== WRITE && r.type !== WRITE_PLAIN) {
       throw new ReplayError(`record ${r.seq} (type ${r.type}) interrupts a fragmented write`);
     }
     switch (r.type) {
       case FRAGMENT:
         fragments.push(r.payload);
         break;
-      case WRITE: {
+      case WRITE:
+      case WRITE_PLAIN: {
         const whole = fragments.length === 0 ? r.payload : Buffer.concat([...fragments, r.payload]);
         fragments = [];
-        const w = decode(r.seq, whole);
+        const w = decode(r.seq, whole, r.type === WRITE_PLAIN);
         if (summary !== null) summary.writes.push(w);
         else {
           out.push(w);

@@ -10,7 +10,7 @@ import { Packr } from 'msgpackr';
 import { NodeId } from '../../src/core/ids.js';
 import { TcpTransport } from '../../src/net/tcp-transport.js';
 import { FRAME_HELLO, FRAME_MESSAGE } from '../../src/net/frame.js';
-import { PROTOCOL_VERSION } from '../../src/net/codec.js';
+import { Codec, PLAIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from '../../src/net/codec.js';
 import { collect, waitFor } from './transport-conformance.js';
 import { tcpCluster } from './transport.test.js';
 
@@ -119,6 +119,37 @@ describe('TCP transport: a bad connection is closed, the node carries on', () =>
       assert.equal(b.stats().badConnections, 1);
     } finally {
       await b.stop();
+    }
+  });
+
+  test('plain encoding: byte arrays arrive as copied Buffers, and structured frames (from an older member) still decode', () => {
+    const codec = new Codec({ plain: true });
+    const bytes = new Uint8Array([9, 8, 7]);
+    const got = codec.decode(codec.encode({ type: 'append', entries: [{ index: 1, command: bytes }], none: null })) as { entries: { command: Uint8Array }[]; none: null };
+    assert.ok(Buffer.isBuffer(got.entries[0]?.command));
+    assert.deepEqual([...(got.entries[0]?.command ?? [])], [9, 8, 7]);
+    assert.equal(got.entries[0]?.command.buffer.byteLength, 3, 'copied out of the frame');
+    assert.equal(got.none, null);
+    const old = codec.decode(packr.pack({ type: 'append', entries: [{ index: 1, command: bytes }, { index: 2, command: bytes }, { index: 3, command: bytes }, { index: 4, command: bytes }] })) as { entries: { command: Uint8Array }[] };
+    assert.equal(Object.getPrototypeOf(old), Object.prototype, 'a record decodes as a plain object');
+    assert.deepEqual(old.entries.map((e) => [...e.command]), [[9, 8, 7], [9, 8, 7], [9, 8, 7], [9, 8, 7]]);
+    assert.equal(codec.version, PLAIN_PROTOCOL_VERSION);
+    assert.equal(new Codec().version, PROTOCOL_VERSION);
+  });
+
+  test('members of the two encodings refuse each other by protocol version, with both versions named', async () => {
+    const { logger, lines } = capturingLogger();
+    const plain = new TcpTransport<unknown>({ id: NodeId(2), clusterId: 'c', listen: { host: '127.0.0.1', port: 0 }, peers: new Map([[NodeId(1), null]]), logger, plainData: true });
+    await plain.start();
+    const structured = new TcpTransport<unknown>({ id: NodeId(1), clusterId: 'c', listen: { host: '127.0.0.1', port: 0 }, peers: new Map([[NodeId(2), plain.address()]]), logger, backoffInitialMs: 10, backoffMaxMs: 50 });
+    await structured.start();
+    try {
+      await waitFor('the plain member refuses the structured one', () => lines.some((l) => l.reason === `protocol version ${PROTOCOL_VERSION}, expected ${PLAIN_PROTOCOL_VERSION}`));
+      assert.equal(plain.connected(NodeId(1)), false);
+      assert.equal(structured.connected(NodeId(2)), false);
+    } finally {
+      await structured.stop();
+      await plain.stop();
     }
   });
 

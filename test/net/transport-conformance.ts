@@ -54,7 +54,8 @@ const connected = (t: Transport<unknown>, peer: number): boolean => {
 };
 const peerStats = (t: Transport<unknown>, peer: number) => t.stats().peers.find((p) => p.peer === peer)!;
 
-export function transportConformance(name: string, make: ClusterFactory): void {
+/** `plain`: the transport carries plain data only (src/net/codec.ts): byte arrays arrive as Buffers, and no Maps or BigInts. */
+export function transportConformance(name: string, make: ClusterFactory, encoding: 'structured' | 'plain' = 'structured'): void {
   describe(`Transport conformance: ${name}`, () => {
     test('every member reaches every other, and the receiver learns who sent', () =>
       withCluster(make, [1, 2, 3], {}, async (c) => {
@@ -84,7 +85,16 @@ export function transportConformance(name: string, make: ClusterFactory): void {
         assert.deepEqual(at1.map((r) => (r.msg as { seq: number }).seq), Array.from({ length: n }, (_, i) => i));
       }));
 
-    test('structured messages arrive intact (Maps, BigInts, byte arrays, nesting)', () =>
+    if (encoding === 'plain') {
+      test('plain messages arrive intact (objects, arrays, numbers, strings, null, byte arrays as Buffers, nesting)', () =>
+        withCluster(make, [1, 2], {}, async (c) => {
+          const got = collect(c.node(2));
+          const msg = { type: 'AppendEntries', term: 7, big: 2 ** 53 - 1, f: -0.25, s: 'é', n: null, entries: [{ index: 1, data: new Uint8Array([1, 2, 3]) }, { index: 2, data: null }] };
+          c.node(1).send(NodeId(2), msg);
+          await waitFor('the message', () => got.length === 1);
+          assert.deepEqual(got[0]!.msg, { ...msg, entries: [{ index: 1, data: Buffer.from([1, 2, 3]) }, { index: 2, data: null }] });
+        }));
+    } else test('structured messages arrive intact (Maps, BigInts, byte arrays, nesting)', () =>
       withCluster(make, [1, 2], {}, async (c) => {
         const got = collect(c.node(2));
         const msg = { type: 'AppendEntries', term: 7, entries: [{ index: 1, data: new Uint8Array([1, 2, 3]) }], m: new Map([['k', 2n ** 70n]]) };

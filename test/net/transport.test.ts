@@ -29,7 +29,7 @@ transportConformance('MemoryTransport', (ids, limits) => {
 });
 
 /** A TCP cluster on 127.0.0.1 with ephemeral ports, for tests. */
-export async function tcpCluster(ids: readonly number[], limits: QueueLimits, logger = pino({ level: 'silent' })): Promise<TestCluster & { nodes: Map<number, TcpTransport<unknown>>; addrs: Map<number, PeerAddress> }> {
+export async function tcpCluster(ids: readonly number[], limits: QueueLimits & { readonly plainData?: boolean }, logger = pino({ level: 'silent' })): Promise<TestCluster & { nodes: Map<number, TcpTransport<unknown>>; addrs: Map<number, PeerAddress> }> {
   const nodes = new Map<number, TcpTransport<unknown>>();
   const addrs = new Map<number, PeerAddress>();
   const create = (id: number, port: number): TcpTransport<unknown> =>
@@ -68,3 +68,4 @@ export async function tcpCluster(ids: readonly number[], limits: QueueLimits, lo
 }
 
 transportConformance('TcpTransport (127.0.0.1)', (ids, limits) => tcpCluster(ids, limits));
+transportConformance('TcpTransport (127.0.0.1), plain encoding', (ids, limits) => tcpCluster(ids, { ...limits, plainData: true }), 'plain');

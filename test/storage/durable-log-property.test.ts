@@ -43,8 +43,13 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.array(fc.integer({ min: 1, max: 9 }), { maxLength: 4 }).map((unacked): Op => ({ type: 'crash', unacked })) },
 );
 
-async function runOps(open: () => Promise<OpenedLog>, ops: readonly Op[]): Promise<void> {
-  let { log, recovered } = DurableLog.recover<W>(await open());
+/** How each opening encodes its writes: always structured, always plain, or switching at every reopening (a log holding both). */
+type Encoding = 'structured' | 'plain' | 'mixed';
+
+async function runOps(open: () => Promise<OpenedLog>, ops: readonly Op[], encoding: Encoding = 'structured'): Promise<void> {
+  let opening = 0;
+  const options = (): { plainData: boolean } => ({ plainData: encoding === 'plain' || (encoding === 'mixed' && opening++ % 2 === 1) });
+  let { log, recovered } = DurableLog.recover<W>(await open(), options());
   assert.deepEqual(recovered, []);
   const made: number[] = []; // every add ever made, in order
   let acked = 0; // adds known durable
@@ -65,7 +70,7 @@ async function runOps(open: () => Promise<OpenedLog>, ops: readonly Op[]): Promi
         made.push(...op.unacked);
         await log.crash();
         if (await pending) acked = made.length;
-        ({ log, recovered } = DurableLog.recover<W>(await open()));
+        ({ log, recovered } = DurableLog.recover<W>(await open(), options()));
         const got = fold(recovered);
         assert.ok(got.count >= acked, `recovered ${got.count} adds, ${acked} were acknowledged`);
         assert.ok(got.count <= made.length);
@@ -89,6 +94,39 @@ describe('DurableLog against a reference model (property, fast-check)', () => {
       }),
       { numRuns: 150 },
     );
+  });
+
+  for (const encoding of ['plain', 'mixed'] as const) {
+    test(`MemoryLog, ${encoding} encoding`, async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(opArb, { maxLength: 30 }), async (ops) => {
+          const disk = new MemoryDisk();
+          await runOps(() => MemoryLog.open(disk, { maxRecordBytes: 16 }), ops, encoding);
+        }),
+        { numRuns: 100 },
+      );
+    });
+  }
+
+  test('plain writes: byte arrays come back as Buffers with their bytes, copied; structured writes keep Maps and typed arrays', async () => {
+    const disk = new MemoryDisk();
+    const bytes = new Uint8Array([1, 2, 3, 250]);
+    const plain = DurableLog.recover<unknown>(await MemoryLog.open(disk, { maxRecordBytes: 16 }), { plainData: true }).log;
+    await plain.append([{ type: 'entries', entries: [{ index: 1, term: 2, command: bytes }, { index: 2, term: 2, command: null }] }]);
+    await plain.close();
+    const structured = DurableLog.recover<unknown>(await MemoryLog.open(disk), {}).log;
+    await structured.append([{ m: new Map([[1, 'a']]), t: new Uint16Array([7]) }]);
+    await structured.close();
+    const { recovered } = DurableLog.recover<unknown>(await MemoryLog.open(disk), { plainData: true });
+    const first = recovered[0] as { entries: { index: number; command: Uint8Array | null }[] };
+    const command = first.entries[0]?.command as Uint8Array;
+    assert.ok(Buffer.isBuffer(command));
+    assert.deepEqual([...command], [...bytes]);
+    assert.equal(command.buffer.byteLength, command.length, 'a copy, not a view into the record');
+    assert.equal(first.entries[1]?.command, null);
+    const second = recovered[1] as { m: Map<number, string>; t: Uint16Array };
+    assert.ok(second.m instanceof Map && second.m.get(1) === 'a');
+    assert.ok(second.t instanceof Uint16Array && second.t[0] === 7);
   });
 
   test('Wal with tiny segments', async () => {

@@ -19,7 +19,7 @@ export async function learnClusterId(cfg: MemberConfig, logger: Logger): Promise
   for (const [id, m] of cfg.members) if (id !== cfg.memberId) peers.set(id, peerAddress((m.peerUrls[0] as URL).origin));
   if (peers.size === 0) throw new Error('--initial-cluster-state existing needs --initial-cluster to list the running members as well as this one');
   const transport = new TcpTransport<unknown>({
-    id: cfg.memberId, clusterId: '', listen: peerAddress((cfg.listenPeerUrls[0] as URL).origin), peers, logger: logger.child({ part: 'join' }),
+    id: cfg.memberId, clusterId: '', listen: peerAddress((cfg.listenPeerUrls[0] as URL).origin), peers, logger: logger.child({ part: 'join' }), plainData: true,
   });
   await transport.start();
   const started = Date.now();
