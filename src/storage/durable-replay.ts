@@ -26,11 +26,11 @@ interface Summary {
 
 export function replayWrites(records: readonly LogRecord[]): { writes: unknown[]; bytesSinceSummary: number } {
   const unpackr = new Packr({ structuredClone: true });
-  // Plain writes: maps are objects, and byte arrays are copied out of the segment's read buffer.
-  const plainUnpackr = new Packr({ structuredClone: true, mapsAsObjects: true, copyBuffers: true });
+  // Plain writes: maps are objects, and byte arrays view a copy of their record, not the segment's read buffer.
+  const plainUnpackr = new Packr({ structuredClone: true, mapsAsObjects: true });
   const decode = (seq: number, payload: Uint8Array, plain = false): unknown => {
     try {
-      return (plain ? plainUnpackr : unpackr).unpack(payload);
+      return plain ? plainUnpackr.unpack(Buffer.from(payload)) : unpackr.unpack(payload);
     } catch (e) {
       throw new ReplayError(`record ${seq} does not decode: ${String(e)}`);
     }

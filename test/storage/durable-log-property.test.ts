@@ -122,7 +122,8 @@ describe('DurableLog against a reference model (property, fast-check)', () => {
     const command = first.entries[0]?.command as Uint8Array;
     assert.ok(Buffer.isBuffer(command));
     assert.deepEqual([...command], [...bytes]);
-    assert.equal(command.buffer.byteLength, command.length, 'a copy, not a view into the record');
+    for (const r of disk.records) if (r.payload instanceof Uint8Array) r.payload.fill(0);
+    assert.deepEqual([...command], [...bytes], 'a view of a copy, not of the record read');
     assert.equal(first.entries[1]?.command, null);
     const second = recovered[1] as { m: Map<number, string>; t: Uint16Array };
     assert.ok(second.m instanceof Map && second.m.get(1) === 'a');
