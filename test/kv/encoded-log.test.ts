@@ -6,6 +6,7 @@ import { ClientId, LogIndex, NodeId } from '../../src/core/ids.js';
 import type { LogOutput, LogStatus, ProposeResult, ReplicatedLog } from '../../src/core/replicated-log.js';
 import type { KvCommand } from '../../src/kv/command.js';
 import { EncodedCommandLog, encodedCommandBytes, type EncodedCommand } from '../../src/kv/encoded-log.js';
+import { Packr } from 'msgpackr';
 import { b, s } from './helpers.js';
 
 type Fx = Effects<string, { type: string }, LogOutput<EncodedCommand, null>>;
@@ -56,6 +57,24 @@ test('a command is proposed as bytes and comes back decoded when committed; othe
   assert.equal(cmd.seq, 1);
   assert.equal(s(cmd.op.key), 'k');
   assert.equal(s(cmd.op.value), 'v');
+});
+
+test('keys and values decode as views of the command bytes; commands encoded with the typed-array extension still decode', () => {
+  const inner = new InstantLog();
+  const log = new EncodedCommandLog(inner);
+  log.propose(put(1, 'key', 'value'));
+  const bytes = inner.proposed[0] as Uint8Array;
+  // What an earlier version proposed: the same command with typed arrays as msgpack extensions.
+  inner.propose(new Packr({ useRecords: false, moreTypes: true }).pack(put(2, 'old', 'ext')));
+  const committed = log.ready()?.outputs.find((o) => o.type === 'committed');
+  assert.ok(committed?.type === 'committed');
+  const [fresh, old] = committed.entries.map((e) => e.command);
+  assert.ok(fresh?.op.type === 'put' && old?.op.type === 'put');
+  assert.equal(s(fresh.op.key), 'key');
+  assert.equal(s(fresh.op.value), 'value');
+  assert.equal(fresh.op.value.buffer, bytes.buffer, 'a view, not a copy');
+  assert.equal(s(old.op.key), 'old');
+  assert.equal(s(old.op.value), 'ext');
 });
 
 test('a command written as an object by an older log passes through unchanged', () => {
