@@ -35,6 +35,20 @@ interface Session {
   readonly results: Map<number, KvResult>;
   /** Approximate bytes of each saved result. */
   readonly sizes: Map<number, number>;
+  /** True while `results` holds its seqs in ascending insertion order: then the first is the lowest. */
+  ascending: boolean;
+  /** The seq saved last (the highest while `ascending`). */
+  lastSaved: number;
+}
+
+function ascendingKeys(m: ReadonlyMap<number, unknown>): { ascending: boolean; lastSaved: number } {
+  let last = Number.NEGATIVE_INFINITY;
+  let ascending = true;
+  for (const k of m.keys()) {
+    if (k < last) ascending = false;
+    last = k;
+  }
+  return { ascending, lastSaved: last };
 }
 
 export type SessionLookup =
@@ -82,11 +96,13 @@ export class SessionTable {
     let s = this.table.get(client);
     const evicted: ClientId[] = [];
     if (s === undefined) {
-      s = { lastUsed: index, floor: 0, results: new Map(), sizes: new Map() };
+      s = { lastUsed: index, floor: 0, results: new Map(), sizes: new Map(), ascending: true, lastSaved: 0 };
       while (this.table.size >= this.limits.maxSessions) evicted.push(this.evictOldest());
     }
     this.use(client, s, index);
     const size = approximateBytes(result);
+    if (s.results.size > 0 && seq < s.lastSaved) s.ascending = false;
+    s.lastSaved = seq;
     s.results.set(seq, result);
     s.sizes.set(seq, size);
     this.bytes += size;
@@ -100,10 +116,16 @@ export class SessionTable {
 
   /** Drops a session's lowest-numbered result; retries of it and below become stale. */
   private dropLowest(s: Session): number {
-    // Results arrive in about seq order, so the first key is usually the lowest; one pass without spreading.
+    // Results arrive in about seq order: while they have, the first key is the lowest (no pass over them).
     let lowest = Number.POSITIVE_INFINITY;
-    for (const seq of s.results.keys()) if (seq < lowest) lowest = seq;
+    if (s.ascending) {
+      lowest = s.results.keys().next().value as number;
+    } else {
+      for (const seq of s.results.keys()) if (seq < lowest) lowest = seq;
+    }
     s.results.delete(lowest);
+    // Out of order once: the first key is the lowest again when what is left is ascending.
+    if (!s.ascending) s.ascending = ascendingKeys(s.results).ascending;
     this.bytes -= s.sizes.get(lowest) ?? 0;
     s.sizes.delete(lowest);
     s.floor = Math.max(s.floor, lowest);
@@ -136,7 +158,8 @@ export class SessionTable {
     for (const r of ordered) {
       const sizes = new Map(r.results.map(([seq, result]) => [seq, approximateBytes(result)] as const));
       for (const n of sizes.values()) this.bytes += n;
-      this.table.set(r.client, { lastUsed: r.lastUsed, floor: r.floor, results: new Map(r.results), sizes });
+      const results = new Map(r.results);
+      this.table.set(r.client, { lastUsed: r.lastUsed, floor: r.floor, results, sizes, ...ascendingKeys(results) });
     }
   }
 }

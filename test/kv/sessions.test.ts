@@ -5,6 +5,8 @@ import { ClientId, LogIndex } from '../../src/core/ids.js';
 import { MemoryBackend } from '../../src/kv/backend.js';
 import type { KvBatch } from '../../src/kv/backend.js';
 import { KvStateMachine } from '../../src/kv/state-machine.js';
+import { SessionTable } from '../../src/kv/sessions.js';
+import fc from 'fast-check';
 import { b, errorCode, ok, Store } from './helpers.js';
 
 const put = (k: string, v: string) => ({ type: 'put' as const, key: b(k), value: b(v) });
@@ -141,5 +143,47 @@ describe('the backend sees one atomic batch per applied entry', () => {
     assert.equal(resumed.revision, 3);
     assert.equal(resumed.chain, st.sm.chain);
     assert.deepEqual(resumed.apply(LogIndex(3), { client: ClientId('c'), seq: 1, op: put('b', '2') }), st.sm.savedResult(ClientId('c'), 1));
+  });
+});
+
+describe('sessions: the lowest result dropped, whatever order the seqs come in', () => {
+  test('property: the same drops, floors and records as a table that scans for the lowest every time', () => {
+    const limits = { maxSessions: 3, maxResultsPerSession: 4, maxResultBytes: 1 << 30 };
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 1, max: 60 })), { maxLength: 120 }), (saves) => {
+        const table = new SessionTable(limits);
+        // The reference: per client the results by seq and the floor; the lowest found by a full scan.
+        const model = new Map<string, { floor: number; seqs: Set<number> }>();
+        let index = 0;
+        for (const [c, seq] of saves) {
+          const client = ClientId(`c${c}`);
+          if (table.lookup(client, seq).kind !== 'new') continue;
+          index++;
+          const change = table.save(client, seq, { ok: true, revision: index, response: { type: 'put' } }, index);
+          let m = model.get(client);
+          if (m === undefined) {
+            if (model.size >= limits.maxSessions) model.delete([...model.keys()][0] as string);
+            model.set(client, (m = { floor: 0, seqs: new Set() }));
+          } else {
+            model.delete(client);
+            model.set(client, m);
+          }
+          m.seqs.add(seq);
+          const dropped: number[] = [];
+          if (m.seqs.size > limits.maxResultsPerSession) {
+            const lowest = Math.min(...m.seqs);
+            m.seqs.delete(lowest);
+            m.floor = Math.max(m.floor, lowest);
+            dropped.push(lowest);
+          }
+          assert.deepEqual(change.update.dropped, dropped);
+          assert.equal(change.update.floor, m.floor);
+        }
+        const got = table.records().map((r) => [r.client, r.floor, r.results.map(([s]) => s).sort((a, b) => a - b)]);
+        const want = [...model].map(([client, m]) => [client, m.floor, [...m.seqs].sort((a, b) => a - b)]);
+        assert.deepEqual(got, want);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
