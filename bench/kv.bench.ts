@@ -1,15 +1,23 @@
 // Key-value state machine figures: applied puts per second (8-byte keys,
 // 256-byte values, with and without the hash chain, with client sessions), cas txns per second,
 // single-key and 100-key range reads per second, and the cost of a snapshot
-// of 100,000 keys (build, MessagePack encode/decode, JSON text encode, restore).
+// of 100,000 keys (build, MessagePack encode/decode, JSON text encode, restore);
+// and a member's apply path: encoded etcd puts from one session (as a member
+// forwards them), decoded and applied over LMDB, 100 per event-loop turn, with
+// the CPU time of every thread (LMDB commits on its own) per entry.
 // Prints figures and one JSON line.
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ClientId, LogIndex } from '../src/core/ids.js';
 import type { KvWriteOp } from '../src/kv/command.js';
 import { kvSnapshotTextCodec } from '../src/kv/codec.js';
 import { decodeSnapshot, encodeSnapshot } from '../src/kv/snapshot.js';
 import { KvStateMachine } from '../src/kv/state-machine.js';
+import { decodeKvCommand, encodeKvCommand } from '../src/kv/encoded-log.js';
+import { LmdbBackend } from '../src/storage/lmdb-backend.js';
 
 const SECONDS = Number(process.env['SYNOD_BENCH_SECONDS'] ?? 2);
 const KEYS = 100_000;
@@ -63,7 +71,38 @@ let text = '';
 const textEncodeMs = ms(() => (text = kvSnapshotTextCodec.encode(snap)));
 const restoreMs = ms(() => new KvStateMachine().restore(snap));
 
+/** A member's apply path over LMDB: CPU µs per entry (all threads) and wall µs per entry. */
+async function lmdbApply(n: number): Promise<{ cpuUs: number; wallUs: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'synod-kv-bench-'));
+  const backend = LmdbBackend.open(join(dir, 'state'));
+  const sm = new KvStateMachine({ backend, fingerprint: false });
+  const cmds = Array.from({ length: n }, (_, i) => encodeKvCommand({
+    client: ClientId('member.bench'), seq: i + 1,
+    op: { type: 'put', key: keyOf(Math.floor(Math.random() * 1e9)), value, lease: 0, prevKv: false, ignoreValue: false, ignoreLease: false },
+  }));
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let i = 0;
+  await new Promise<void>((resolve) => {
+    const turn = (): void => {
+      for (let k = 0; k < 100 && i < n; k++, i++) sm.apply(LogIndex(i + 1), decodeKvCommand(cmds[i] as Uint8Array));
+      if (i < n) setImmediate(turn);
+      else resolve();
+    };
+    turn();
+  });
+  await backend.flush();
+  const cpu = process.cpuUsage(cpu0);
+  const wallUs = ((performance.now() - t0) * 1000) / n;
+  await backend.close();
+  rmSync(dir, { recursive: true, force: true });
+  return { cpuUs: Math.round(((cpu.user + cpu.system) / n) * 10) / 10, wallUs: Math.round(wallUs * 10) / 10 };
+}
+const lmdb = await lmdbApply(200_000);
+
 const figures = {
+  lmdbApplyCpuUsPerEntry: lmdb.cpuUs,
+  lmdbApplyWallUsPerEntry: lmdb.wallUs,
   putsPerSec,
   putsNoChainPerSec,
   putsSessionPerSec,
@@ -80,6 +119,7 @@ const figures = {
   restoreMs,
 };
 console.log(`applied puts (8 B keys, 256 B values, ${KEYS} keys): ${putsPerSec}/s with the hash chain, ${putsNoChainPerSec}/s without, ${putsSessionPerSec}/s with chain and sessions (1000 clients)`);
+console.log(`a member's apply path over LMDB (encoded etcd puts, one session, 200,000 random keys): ${lmdb.cpuUs} us CPU per entry (all threads), ${lmdb.wallUs} us wall`);
 console.log(`cas txns: ${casPerSec}/s; single-key reads: ${getsPerSec}/s; 100-key ranges: ${scansPerSec}/s`);
 console.log(`snapshot of ${snap.versions.length} keys: build ${snapshotMs} ms, MessagePack ${figures.encodedMiB} MiB encode ${encodeMs} ms decode ${decodeMs} ms, text ${figures.textMiB} MiB encode ${textEncodeMs} ms, restore ${restoreMs} ms`);
 console.log(JSON.stringify({ bench: 'kv', ...figures }));

@@ -44,12 +44,14 @@ export class Writer {
     return rev.main === this.main ? this.put[rev.sub] : undefined;
   }
 
-  add(v: Omit<StoredVersion, 'main' | 'sub'>): StoredVersion {
-    const stored: StoredVersion = { ...v, main: this.main, sub: this.sub++ };
+  /** `replacedLease`: the lease of the key's live version, when the caller has looked it up already. */
+  add(v: Omit<StoredVersion, 'main' | 'sub'>, replacedLease?: number): StoredVersion {
+    // One object shape for every version (no spread): the index and the backend see it monomorphic.
+    const stored: StoredVersion = { key: v.key, main: this.main, sub: this.sub++, createRevision: v.createRevision, version: v.version, lease: v.lease, value: v.value, tombstone: v.tombstone };
     // Invariant: put[sub] is the version written at sub-revision sub.
     assert(this.put.length === stored.sub, 'mvcc: writer sub-revisions out of step');
     this.put.push(stored);
-    this.replaced.push(this.store.index.latest(stored.key)?.lease ?? 0);
+    this.replaced.push(replacedLease ?? this.store.index.latest(stored.key)?.lease ?? 0);
     this.store.index.append(stored.key, entryOf(stored));
     return stored;
   }
@@ -140,7 +142,7 @@ export class MvccStore {
       lease,
       value: req.ignoreValue === true && prevKv ? prevKv.value : req.value,
       tombstone: false,
-    });
+    }, prev?.lease ?? 0);
     return req.prevKv === true && prevKv !== undefined ? { type: 'put', prevKv } : { type: 'put' };
   }
 

@@ -34,7 +34,12 @@ interface Outcome {
   revoked: number[];
 }
 
-const NOTHING = { removed: [], granted: [], revoked: [] } as const satisfies Omit<Outcome, 'result'>;
+/** Shared by every outcome that changes nothing of the kind (frozen: never pushed to). */
+const NOTHING: Readonly<Omit<Outcome, 'result'>> = Object.freeze({
+  removed: Object.freeze([]) as unknown as Revision[],
+  granted: Object.freeze([]) as unknown as LeaseRecord[],
+  revoked: Object.freeze([]) as unknown as number[],
+});
 
 export interface KvStateMachineOptions {
   /** Defaults to a fresh MemoryBackend. A backend with state resumes from it. */
@@ -153,9 +158,10 @@ export class KvStateMachine {
 
   private execute(op: KvWriteOp, w: Writer, index: number): Outcome {
     const invalid = validateOp(op, this.limits);
-    if (invalid) return { ...NOTHING, result: this.failure(invalid) };
+    if (invalid) return { removed: NOTHING.removed, granted: NOTHING.granted, revoked: NOTHING.revoked, result: this.failure(invalid) };
     let response: KvResponse | KvError;
-    const out: Omit<Outcome, 'result'> = { removed: [], granted: [], revoked: [] };
+    // Shared empty arrays until an op has something to say (most are puts): fewer objects per entry.
+    const out: Omit<Outcome, 'result'> = { removed: NOTHING.removed, granted: NOTHING.granted, revoked: NOTHING.revoked };
     switch (op.type) {
       case 'put':
         response = this.store.put(op, w);
@@ -185,10 +191,10 @@ export class KvStateMachine {
     }
     if (isError(response)) {
       w.abort();
-      return { ...NOTHING, result: this.failure(response) };
+      return { removed: NOTHING.removed, granted: NOTHING.granted, revoked: NOTHING.revoked, result: this.failure(response) };
     }
     this.store.commit(w);
-    return { ...out, result: { ok: true, revision: this.store.revision, response } };
+    return { removed: out.removed, granted: out.granted, revoked: out.revoked, result: { ok: true, revision: this.store.revision, response } };
   }
 
   /** etcd's LeaseGrant; id 0 takes the grant's log index (or the next free id), the same on every replica. */
