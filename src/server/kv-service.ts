@@ -43,7 +43,10 @@ export function etcdHandlers(member: RunningMember, timeoutMs: number): EtcdHand
       return rangeOut(responseOf(r, 'range'), header(r.revision));
     },
     put: async (req, ctx) => {
-      const r = await member.submit({ f: 'etcd', request: { type: 'put', ...putOf(req) } }, timeoutOf(ctx, timeoutMs));
+      const p = putOf(req);
+      // Built field by field: one object shape per put, not a spread's (src/kv/mvcc.ts, Writer.add).
+      const request = { type: 'put', key: p.key, value: p.value, lease: p.lease ?? 0, prevKv: p.prevKv === true, ignoreValue: p.ignoreValue === true, ignoreLease: p.ignoreLease === true } as const;
+      const r = await member.submit({ f: 'etcd', request }, timeoutOf(ctx, timeoutMs));
       return putOut(responseOf(r, 'put'), header(r.revision));
     },
     deleteRange: async (req, ctx) => {
