@@ -13,6 +13,7 @@ import type { Effects } from '../core/effects.js';
 import type { LogIndex, NodeId } from '../core/ids.js';
 import type { CommittedEntry, LogOutput, LogStatus, Message, ProposeResult, ReplicatedLog } from '../core/replicated-log.js';
 import type { KvCommand } from './command.js';
+import { decodePut, encodePut, PUT_MARK } from './put-codec.js';
 
 /** What the inner log carries: encoded commands (or, from old logs, commands as objects). */
 export type EncodedCommand = Uint8Array | KvCommand;
@@ -26,12 +27,14 @@ export type EncodedCommand = Uint8Array | KvCommand;
  */
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
+/** Puts in their compact form (src/kv/put-codec.ts), every other command in MessagePack. */
 export function encodeKvCommand(cmd: KvCommand): Uint8Array {
-  return packr.pack(cmd);
+  return encodePut(cmd) ?? packr.pack(cmd);
 }
 
 export function decodeKvCommand(c: EncodedCommand): KvCommand {
-  return c instanceof Uint8Array ? (packr.unpack(c) as KvCommand) : c;
+  if (!(c instanceof Uint8Array)) return c;
+  return c[0] === PUT_MARK ? decodePut(c) : (packr.unpack(c) as KvCommand);
 }
 
 /** The size of an encoded command for the logs' byte limits. */
