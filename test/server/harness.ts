@@ -41,6 +41,7 @@ export class TestCluster {
     const c = await TestCluster.create(size, protocol, extraArgs);
     for (const m of c.members) c.launch(m);
     await c.waitForLeader();
+    await c.waitForServing();
     return c;
   }
 
@@ -126,6 +127,30 @@ export class TestCluster {
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`no leader within ${timeoutMs} ms; logs:\n${this.members.map((m) => `--- ${m.name}\n${m.output.slice(-3000)}`).join('\n')}`);
+  }
+
+  /**
+   * Waits until every running member answers on its client port: a member
+   * takes part in elections before its gRPC server listens, so a leader can be
+   * known while a follower's port is still closed.
+   */
+  async waitForServing(timeoutMs = 15_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    for (const m of this.members) {
+      for (;;) {
+        if (m.proc === null || m.proc.exitCode !== null) break;
+        const c = new EtcdClient({ endpoints: [`127.0.0.1:${m.clientPort}`], commandTimeoutMs: 500 });
+        try {
+          await c.call('Maintenance', 'Status', {});
+          break;
+        } catch {
+          if (Date.now() >= until) throw new Error(`member ${m.name} does not answer on its client port within ${timeoutMs} ms; log:\n${m.output.slice(-3000)}`);
+          await new Promise((r) => setTimeout(r, 50));
+        } finally {
+          c.close();
+        }
+      }
+    }
   }
 
   async stop(): Promise<void> {

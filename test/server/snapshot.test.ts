@@ -63,6 +63,7 @@ async function restoreInto(file: string, protocol: string): Promise<TestCluster>
   }
   for (const m of c.members) c.launch(m);
   await c.waitForLeader();
+  await c.waitForServing();
   return c;
 }
 
