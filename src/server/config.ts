@@ -30,6 +30,8 @@ export interface MemberConfig {
   readonly members: ReadonlyMap<NodeId, { readonly name: string; readonly peerUrls: readonly URL[] }>;
   /** etcd's --auto-compaction-mode/--auto-compaction-retention; null or absent: off. */
   readonly autoCompaction?: AutoCompaction | null;
+  /** etcd's --strict-reconfig-check: refuse membership changes that leave no reachable quorum (absent: true). */
+  readonly strictReconfigCheck?: boolean;
 }
 
 export class ConfigError extends Error {
@@ -56,6 +58,7 @@ export interface MemberFlags {
   readonly autoCompactionRetention?: string | undefined;
   /** synod's own: how often revision-mode auto-compaction checks (etcd: 5 minutes). */
   readonly autoCompactionInterval?: string | undefined;
+  readonly strictReconfigCheck?: string | undefined;
 }
 
 export function parseUrls(flag: string, value: string): URL[] {
@@ -126,6 +129,8 @@ export function resolveConfig(flags: MemberFlags): MemberConfig {
   const protocol = flags.protocol ?? 'raft';
   if (!(PROTOCOLS as readonly string[]).includes(protocol)) throw new ConfigError(`--protocol must be one of ${PROTOCOLS.join(', ')}, got '${protocol}'`);
   const token = flags.initialClusterToken ?? 'synod-cluster';
+  const strict = flags.strictReconfigCheck ?? 'true';
+  if (strict !== 'true' && strict !== 'false') throw new ConfigError(`--strict-reconfig-check must be 'true' or 'false', got '${strict}'`);
   const heartbeatMs = positiveInt('heartbeat-interval', flags.heartbeatInterval ?? '100');
   const electionMs = positiveInt('election-timeout', flags.electionTimeout ?? '1000');
   if (electionMs < 5 * heartbeatMs) throw new ConfigError(`--election-timeout (${electionMs} ms) must be at least 5 times --heartbeat-interval (${heartbeatMs} ms)`);
@@ -165,5 +170,6 @@ export function resolveConfig(flags: MemberFlags): MemberConfig {
     clusterId: deriveId(token, ...[...members.keys()].sort((a, b) => a - b).map(String)),
     members,
     autoCompaction,
+    strictReconfigCheck: strict === 'true',
   };
 }

@@ -36,6 +36,7 @@ describe('member configuration (etcd flags)', () => {
       [{ listenClientUrls: 'http://127.0.0.1' }, /no port/],
       [{ initialClusterState: 'old' }, /'new' or 'existing'/],
       [{ protocol: 'zab' }, /--protocol/],
+      [{ strictReconfigCheck: 'maybe' }, /--strict-reconfig-check must be 'true' or 'false', got 'maybe'/],
       [{ heartbeatInterval: '100', electionTimeout: '200' }, /at least 5 times/],
       [{ name: 'a b' }, /--name/],
     ];

@@ -64,6 +64,30 @@ describe('planning membership changes (Raft thesis §4.1: one server at a time)'
     assert.deepEqual(ready.ops, [{ type: 'add-voter', node: d.member.id }]);
   });
 
+  test("strict reconfiguration check: no change may leave the voters without a quorum the leader reaches (etcd's --strict-reconfig-check)", () => {
+    const refused = (r: ReturnType<typeof planChange>): string => (r.ok ? 'accepted' : `${r.code}: ${r.message}`);
+    const reaching = (...up: NodeId[]): PlanContext => ({ ...ctx(), reachable: (id) => id === a || up.includes(id) });
+    const addVoter = { type: 'add', peerUrls: ['http://127.0.0.1:1004'], learner: false } as const;
+    // All three up: a fourth voter needs 3 of 4, and 3 are reached.
+    assert.equal(refused(planChange(addVoter, conf, dir, reaching(b, c))), 'accepted');
+    // c down: 4 voters would need 3, only a and b are reached.
+    assert.equal(refused(planChange(addVoter, conf, dir, reaching(b))), 'not-enough-started: etcdserver: re-configuration failed due to not enough started members');
+    // A learner does not vote: adding one is always allowed.
+    assert.equal(refused(planChange({ ...addVoter, learner: true }, conf, dir, reaching())), 'accepted');
+    // Removing b with c down would leave a and c, needing both: refused; with c up it is fine.
+    assert.equal(refused(planChange({ type: 'remove', id: b }, conf, dir, reaching())), 'unhealthy: etcdserver: unhealthy cluster');
+    assert.equal(refused(planChange({ type: 'remove', id: c }, conf, dir, reaching(b))), 'accepted', 'removing the member that is down leaves a and b');
+    // Promoting a learner that has not connected, with c down: 4 voters, 2 reached.
+    const d = planChange({ ...addVoter, learner: true }, conf, dir, reaching(b, c));
+    assert.ok(d.ok && d.member !== null);
+    const withLearner: ConfState = { ...conf, learners: [d.member.id] };
+    assert.equal(refused(planChange({ type: 'promote', id: d.member.id }, withLearner, d.directory, reaching(b))), 'not-enough-started: etcdserver: re-configuration failed due to not enough started members');
+    assert.equal(refused(planChange({ type: 'promote', id: d.member.id }, withLearner, d.directory, reaching(b, d.member.id))), 'accepted');
+    // Without the check (--strict-reconfig-check=false) the same changes go through.
+    assert.equal(refused(planChange(addVoter, conf, dir, ctx())), 'accepted');
+    assert.equal(refused(planChange({ type: 'remove', id: b }, conf, dir, ctx())), 'accepted');
+  });
+
   test('update and publish re-assert the role and change only the directory', () => {
     const u = planChange({ type: 'update', id: b, peerUrls: ['http://127.0.0.1:2002'] }, conf, dir, ctx());
     assert.ok(u.ok);

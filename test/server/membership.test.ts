@@ -192,6 +192,56 @@ describe('membership at runtime (raft)', () => {
   });
 });
 
+describe('strict reconfiguration check (raft, three members)', () => {
+  let cluster: TestCluster;
+  const endpoints = (): string => cluster.members.filter((m) => m.proc !== null && m.proc.exitCode === null).map((m) => `127.0.0.1:${m.clientPort}`).join(',');
+  const synod = (args: string[]): { out: string; err: string; code: number | null } => {
+    const r = spawnSync(process.execPath, [MAIN, ...args, '--endpoints', endpoints(), '--command-timeout', '10000'], { encoding: 'utf8' });
+    return { out: r.stdout, err: r.stderr, code: r.status };
+  };
+  const memberIds = (): string[] => synod(['member', 'list']).out.trim().split('\n').map((l) => l.split(', ')[0] ?? '').sort();
+  before(async () => {
+    cluster = await TestCluster.start(3);
+  });
+  after(async () => {
+    await cluster.stop();
+  });
+
+  test('with a follower down, adding a voter or removing the other follower is refused, and nothing changes', async () => {
+    const leader = await cluster.waitForLeader(20_000);
+    const [down, other] = cluster.members.filter((m) => m !== leader) as [TestMember, TestMember];
+    const idOf = async (m: TestMember): Promise<string> => {
+      const c = new EtcdClient({ endpoints: [`127.0.0.1:${m.clientPort}`], commandTimeoutMs: 2000 });
+      try {
+        return BigInt((await c.call('Maintenance', 'Status', {})).header.member_id).toString(16);
+      } finally {
+        c.close();
+      }
+    };
+    const otherId = await idOf(other);
+    const before = memberIds();
+    await cluster.kill(down, 'SIGTERM');
+    try {
+      // Four voters would need three of the two the leader reaches.
+      const add = await until('the leader notices the member is gone', async () => {
+        const r = synod(['member', 'add', 'extra', '--peer-urls', `http://127.0.0.1:${await freePort()}`]);
+        assert.notEqual(r.code, 0, `the add was accepted: ${r.out}`);
+        return /not enough started members/.test(r.err) ? r : undefined;
+      });
+      assert.match(add.err, /etcdserver: re-configuration failed due to not enough started members/);
+      // Removing the other follower would leave the leader and the member that is down.
+      const remove = synod(['member', 'remove', otherId]);
+      assert.equal(remove.code, 1);
+      assert.match(remove.err, /etcdserver: unhealthy cluster/);
+      assert.deepEqual(memberIds(), before, 'nothing changed');
+      assert.equal(synod(['put', 'while-down', 'yes']).out.trim(), 'OK', 'the two left still serve');
+    } finally {
+      cluster.launch(down);
+      await cluster.waitForServing();
+    }
+  });
+});
+
 describe('membership at runtime (multipaxos)', () => {
   let cluster: TestCluster;
   before(async () => {

@@ -19,7 +19,7 @@ export type MemberChange =
   | { readonly type: 'publish'; readonly id: NodeId; readonly name: string };
 
 /** Why a change is refused; `code` picks the gRPC status (etcd's where etcd has one). */
-export type RefusalCode = 'not-found' | 'exists' | 'bad-urls' | 'not-learner' | 'learner-not-ready' | 'too-many' | 'invalid';
+export type RefusalCode = 'not-found' | 'exists' | 'bad-urls' | 'not-learner' | 'learner-not-ready' | 'too-many' | 'invalid' | 'not-enough-started' | 'unhealthy';
 
 export interface Refusal {
   readonly ok: false;
@@ -41,9 +41,30 @@ export interface PlanContext {
   /** At the leader: a member's match index (null when unknown), and the commit index. */
   readonly match: (id: NodeId) => number | null;
   readonly commitIndex: number;
+  /**
+   * etcd's --strict-reconfig-check: whether the leader reaches a member now
+   * (itself included). When given, a change that would leave the voters without
+   * a quorum the leader reaches is refused; when absent, nothing is checked.
+   */
+  readonly reachable?: (id: NodeId) => boolean;
 }
 
 const refuse = (code: RefusalCode, message: string): Refusal => ({ ok: false, code, message });
+
+/**
+ * The strict reconfiguration check: do the voters after a change include a
+ * majority the leader reaches? A new voter has not started yet, so it does not
+ * count until it connects. Without it, adding a voter to a three-member
+ * cluster with one member down makes a four-voter cluster that needs three of
+ * the two reachable members, and every write stops (etcd's ErrNotEnoughStartedMembers).
+ */
+function quorumReachable(votersAfter: readonly NodeId[], reachable: (id: NodeId) => boolean): boolean {
+  const up = votersAfter.filter(reachable).length;
+  return up >= Math.floor(votersAfter.length / 2) + 1;
+}
+
+const NOT_ENOUGH_STARTED = 'etcdserver: re-configuration failed due to not enough started members';
+const UNHEALTHY = 'etcdserver: unhealthy cluster';
 
 /** etcd promotes a learner only once its log is within 10% of the leader's (etcd's isLearnerReady). */
 const LEARNER_READY_RATIO = 0.9;
@@ -75,11 +96,15 @@ export function planChange(change: MemberChange, conf: ConfState, dir: Directory
       if (current.includes(id) || findMember(dir, id) !== undefined) return refuse('exists', 'etcdserver: member ID already exist');
       if (urlsTaken(dir, urls, null)) return refuse('exists', 'etcdserver: Peer URLs already exists');
       if (current.length >= MAX_MEMBERS) return refuse('too-many', `synod: a cluster has at most ${MAX_MEMBERS} members`);
+      if (!change.learner && ctx.reachable !== undefined && !quorumReachable([...voters(conf), id], ctx.reachable)) return refuse('not-enough-started', NOT_ENOUGH_STARTED);
       const member = { id, name: '', peerUrls: urls };
       return { ok: true, ops: [{ type: change.learner ? 'add-learner' : 'add-voter', node: id }], directory: withMember(dir, member), member };
     }
     case 'remove': {
       if (!current.includes(change.id)) return refuse('not-found', 'etcdserver: member not found');
+      if (isVoter(conf, change.id) && ctx.reachable !== undefined && !quorumReachable(voters(conf).filter((v) => v !== change.id), ctx.reachable)) {
+        return refuse('unhealthy', UNHEALTHY);
+      }
       return { ok: true, ops: [{ type: 'remove', node: change.id }], directory: withoutMember(dir, change.id), member: null };
     }
     case 'update': {
@@ -97,6 +122,7 @@ export function planChange(change: MemberChange, conf: ConfState, dir: Directory
       if (match === null || match === 0 || match < LEARNER_READY_RATIO * ctx.commitIndex) {
         return refuse('learner-not-ready', 'etcdserver: can only promote a learner member which is in sync with leader');
       }
+      if (ctx.reachable !== undefined && !quorumReachable([...voters(conf), change.id], ctx.reachable)) return refuse('not-enough-started', NOT_ENOUGH_STARTED);
       const member = findMember(dir, change.id) ?? { id: change.id, name: '', peerUrls: [] };
       return { ok: true, ops: [{ type: 'add-voter', node: change.id }], directory: dir, member };
     }
@@ -107,6 +133,11 @@ export function planChange(change: MemberChange, conf: ConfState, dir: Directory
       return { ok: true, ops: [reassert(conf, change.id)], directory: withMember(dir, member), member };
     }
   }
+}
+
+/** The voters of a configuration (both halves of a joint one). */
+function voters(conf: ConfState): NodeId[] {
+  return [...new Set([...conf.voters, ...conf.outgoing])];
 }
 
 /** An operation that leaves the member's role as it is: the change only carries a new directory. */

@@ -36,6 +36,8 @@ const STATUS: Readonly<Record<Exclude<ChangeOutcome, { ok: true }>['code'], Grpc
   'learner-not-ready': GrpcStatus.FAILED_PRECONDITION,
   'too-many': GrpcStatus.FAILED_PRECONDITION,
   invalid: GrpcStatus.FAILED_PRECONDITION,
+  'not-enough-started': GrpcStatus.FAILED_PRECONDITION,
+  unhealthy: GrpcStatus.UNAVAILABLE,
 };
 
 function timeoutOf(ctx: CallContext, fallbackMs: number): number {

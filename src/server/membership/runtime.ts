@@ -82,7 +82,11 @@ export class MembershipRuntime {
   hooks(): MembershipHooks {
     return {
       directoryOf: (conf) => this.directory(conf),
-      plan: { token: this.o.cfg.initialClusterToken },
+      plan: {
+        token: this.o.cfg.initialClusterToken,
+        // The leader reaches itself and the members it holds a peer connection to.
+        ...(this.o.cfg.strictReconfigCheck === false ? {} : { reachable: (id: NodeId) => id === this.o.cfg.memberId || this.o.transport.connected(id) }),
+      },
       onConfApplied: (conf) => this.onConfApplied(conf),
       now: () => Date.now(),
     };
