@@ -24,6 +24,8 @@ export interface Hello {
   readonly v: number;
   readonly cluster: string;
   readonly id: number;
+  /** Set in a refusal: the acceptor's cluster removed the dialling member ('removed'). */
+  readonly refused?: string;
 }
 
 /** Protocol versions: 1 for structured frames, 2 for plain ones. */

@@ -70,6 +70,18 @@ export class Connection {
     this.socket.destroy();
   }
 
+  /**
+   * Refuses the peer with one last frame that tells it why (a removed member),
+   * then ends the connection: ended rather than destroyed, so that the frame
+   * reaches the peer before the close; destroyed after `graceMs` regardless.
+   */
+  refuse(last: Buffer, reason: string, graceMs = 1000): void {
+    if (this.closed) return;
+    this.log.warn({ remote: this.remote, reason }, 'refusing peer connection');
+    this.socket.end(last);
+    setTimeout(() => this.socket.destroy(), graceMs).unref();
+  }
+
   /** Closes without blame (stop, replaced, handshake timeout). */
   close(reason: string): void {
     if (this.closed) return;

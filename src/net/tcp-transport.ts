@@ -62,6 +62,14 @@ export interface TcpTransportOptions<M> extends QueueLimits {
    * protocol version 2 (src/net/codec.ts). Both ends must agree.
    */
   readonly plainData?: boolean;
+  /**
+   * Members removed from the cluster: a hello from one of them is answered
+   * with a refusal saying so (instead of only closing), so that a member that
+   * missed its own removal learns it from the first peer it dials.
+   */
+  readonly isRemoved?: (id: NodeId) => boolean;
+  /** A dialled peer refused this member because the cluster removed it. */
+  readonly onRemovedByPeer?: (peer: NodeId) => void;
   /** Source of jitter (default Math.random). */
   readonly random?: () => number;
 }
@@ -310,8 +318,21 @@ export class TcpTransport<M> implements Transport<M> {
 
   private onHello(conn: Connection, kind: number, body: unknown): void {
     const dialled = [...this.links.values()].find((l) => l.dialing === conn) ?? null;
+    if (dialled !== null && kind === FRAME_HELLO && isHello(body) && body.refused === 'removed' && body.id === dialled.id) {
+      conn.close(`peer ${dialled.id} refused this member: the cluster removed it`);
+      this.log.error({ peer: dialled.id }, 'a peer refused this member: the cluster removed it');
+      this.opts.onRemovedByPeer?.(dialled.id);
+      return;
+    }
     const problem = this.helloProblem(kind, body, dialled);
-    if (problem !== null) return conn.fail(problem);
+    if (problem !== null) {
+      const id = isHello(body) ? (body.id as NodeId) : null;
+      if (dialled === null && id !== null && !this.links.has(id) && this.opts.isRemoved?.(id) === true) {
+        const refusal = encodeFrame(FRAME_HELLO, this.codec.encodeHello({ v: this.codec.version, cluster: this.clusterKey, id: this.id, refused: 'removed' }), this.maxFrameBytes);
+        return conn.refuse(refusal, `node ${id} was removed from the cluster`);
+      }
+      return conn.fail(problem);
+    }
     const link = dialled ?? this.links.get((body as { id: number }).id as NodeId)!;
     const cluster = (body as { cluster: string }).cluster;
     if (this.clusterKey === '' && cluster !== '') {

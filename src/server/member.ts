@@ -96,13 +96,18 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
   const metrics = new Metrics();
   const peers = new Map<NodeId, { host: string; port: number }>();
   for (const [id, addr] of initialPeers(cfg, binding.log)) peers.set(id, addr);
+  // The membership runtime comes after the transport, which asks it about removed members.
+  let removals: { isRemoved(id: NodeId): boolean; removedByPeer(peer: NodeId): void } | null = null;
   const transport = new TcpTransport<Frame>({
     id: cfg.memberId, clusterId: cfg.clusterId.toString(16), listen: urlHostPort(cfg.listenPeerUrls[0] as URL), peers, logger: logger.child({ part: 'net' }),
     // Every frame holds plain data (commands travel encoded): the faster plain encoding (src/net/codec.ts).
     plainData: true,
+    isRemoved: (id) => removals?.isRemoved(id) ?? false,
+    onRemovedByPeer: (peer) => removals?.removedByPeer(peer),
   });
   const forwarder = new Forwarder<M, KvRequest, KvReply, MemberInfo | LeaseFrame | MembershipFrame>(transport);
   const { runtime: membership, hostNode } = attachMembership({ cfg, node, log: binding.log, transport, peers, logger, stopMember: () => void stop().then(() => opts.onRemoved?.()) });
+  removals = membership;
   let leader: NodeId | null = null;
   const onEvent = (e: ProtocolEvent): void => {
     const status = log.status();

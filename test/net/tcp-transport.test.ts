@@ -155,6 +155,27 @@ describe('TCP transport: a bad connection is closed, the node carries on', () =>
     }
   });
 
+  test('a member the cluster removed is refused with a hello that says so, and learns it; an unknown one is only closed', async () => {
+    const { logger, lines } = capturingLogger();
+    const told: number[] = [];
+    const acceptor = new TcpTransport<unknown>({ id: NodeId(3), clusterId: 'c', listen: { host: '127.0.0.1', port: 0 }, peers: new Map(), logger, isRemoved: (id) => id === NodeId(1) });
+    await acceptor.start();
+    const removed = new TcpTransport<unknown>({ id: NodeId(1), clusterId: 'c', listen: { host: '127.0.0.1', port: 0 }, peers: new Map([[NodeId(3), acceptor.address()]]), logger, backoffInitialMs: 10, backoffMaxMs: 50, onRemovedByPeer: (p) => void told.push(p) });
+    const unknown = new TcpTransport<unknown>({ id: NodeId(2), clusterId: 'c', listen: { host: '127.0.0.1', port: 0 }, peers: new Map([[NodeId(3), acceptor.address()]]), logger, backoffInitialMs: 10, backoffMaxMs: 50, onRemovedByPeer: (p) => void told.push(-p) });
+    await removed.start();
+    await unknown.start();
+    try {
+      await waitFor('the removed member is told', () => told.includes(3));
+      await waitFor('the unknown member is refused', () => lines.some((l) => l.reason === 'node 2 is not a member known here'));
+      assert.ok(!told.includes(-3), 'an unknown member is not told it was removed');
+      assert.ok(lines.some((l) => l.reason === 'node 1 was removed from the cluster'));
+    } finally {
+      await removed.stop();
+      await unknown.stop();
+      await acceptor.stop();
+    }
+  });
+
   test('a connection that never says hello is closed after the handshake timeout', async () => {
     const { logger, lines } = capturingLogger();
     const b = new TcpTransport({ id: NodeId(2), clusterId: 'c', listen: { host: '127.0.0.1', port: 0 }, peers: new Map([[NodeId(1), null]]), logger, handshakeTimeoutMs: 50 });

@@ -242,6 +242,40 @@ describe('strict reconfiguration check (raft, three members)', () => {
   });
 });
 
+describe('a member removed while it was down (raft, three members)', () => {
+  let cluster: TestCluster;
+  before(async () => {
+    cluster = await TestCluster.start(3);
+  });
+  after(async () => {
+    await cluster.stop();
+  });
+
+  test('restarted on its old data, it learns of its removal from the first peer it dials and stops', async () => {
+    const leader = await cluster.waitForLeader(20_000);
+    const idOf = async (m: TestMember): Promise<bigint> => {
+      const c = new EtcdClient({ endpoints: [`127.0.0.1:${m.clientPort}`], commandTimeoutMs: 2000 });
+      try {
+        return BigInt((await c.call('Maintenance', 'Status', {})).header.member_id);
+      } finally {
+        c.close();
+      }
+    };
+    const followers = await Promise.all(cluster.members.filter((m) => m !== leader).map(async (m) => ({ m, id: await idOf(m) })));
+    // The lower id dials (src/net/tcp-transport.ts): the follower with the lower id dials at least the other one.
+    const gone = followers.reduce((x, y) => (x.id < y.id ? x : y));
+    await cluster.kill(gone.m, 'SIGTERM');
+    const live = cluster.members.filter((m) => m !== gone.m).map((m) => `127.0.0.1:${m.clientPort}`).join(',');
+    const r = spawnSync(process.execPath, [MAIN, 'member', 'remove', gone.id.toString(16), '--endpoints', live, '--command-timeout', '10000'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    // Past the time the others keep a removed member's connection (3 s), so its hello meets a member that no longer knows it.
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    cluster.launch(gone.m);
+    assert.equal(await exited(gone.m, 20_000), 0);
+    assert.match(gone.m.output, /refused its connection: the cluster removed this member while it was away/);
+  });
+});
+
 describe('membership at runtime (multipaxos)', () => {
   let cluster: TestCluster;
   before(async () => {

@@ -128,6 +128,18 @@ export class MembershipRuntime {
     else if (this.wasMember && dir.removed.includes(self)) this.onRemoved('the configuration applied here no longer has this member');
   }
 
+  /** True for a member the configuration in force removed (and did not add back): its hello gets a refusal that says so. */
+  isRemoved(id: NodeId): boolean {
+    const conf = this.o.raft?.configuration();
+    if (conf === undefined) return false;
+    return this.directory(conf).removed.includes(id) && !members(conf).includes(id);
+  }
+
+  /** A peer refused this member's connection because the cluster removed it: it missed its own removal. */
+  removedByPeer(peer: NodeId): void {
+    this.onRemoved(`member ${peer.toString(16)} refused its connection: the cluster removed this member while it was away`);
+  }
+
   /** Tells a removed member so (it may not learn the commit otherwise), then forgets it. */
   private dropRemoved(id: NodeId): void {
     this.o.logger.info({ peer: id.toString(16) }, 'member removed: disconnecting');
