@@ -88,6 +88,15 @@ describe('planning membership changes (Raft thesis §4.1: one server at a time)'
     assert.equal(refused(planChange({ type: 'remove', id: b }, conf, dir, ctx())), 'accepted');
   });
 
+  test("one learner at a time (etcd's default --max-learners)", () => {
+    const first = planChange({ type: 'add', peerUrls: ['http://127.0.0.1:1004'], learner: true }, conf, dir, ctx());
+    assert.ok(first.ok && first.member !== null);
+    const withLearner: ConfState = { ...conf, learners: [first.member.id] };
+    const second = planChange({ type: 'add', peerUrls: ['http://127.0.0.1:1005'], learner: true }, withLearner, first.directory, ctx());
+    assert.equal(second.ok ? 'accepted' : `${second.code}: ${second.message}`, 'too-many-learners: etcdserver: too many learner members in cluster');
+    assert.ok(planChange({ type: 'add', peerUrls: ['http://127.0.0.1:1005'], learner: false }, withLearner, first.directory, ctx()).ok, 'a voter may still be added');
+  });
+
   test('update and publish re-assert the role and change only the directory', () => {
     const u = planChange({ type: 'update', id: b, peerUrls: ['http://127.0.0.1:2002'] }, conf, dir, ctx());
     assert.ok(u.ok);

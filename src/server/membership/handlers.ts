@@ -35,6 +35,7 @@ const STATUS: Readonly<Record<Exclude<ChangeOutcome, { ok: true }>['code'], Grpc
   'not-learner': GrpcStatus.FAILED_PRECONDITION,
   'learner-not-ready': GrpcStatus.FAILED_PRECONDITION,
   'too-many': GrpcStatus.FAILED_PRECONDITION,
+  'too-many-learners': GrpcStatus.FAILED_PRECONDITION,
   invalid: GrpcStatus.FAILED_PRECONDITION,
   'not-enough-started': GrpcStatus.FAILED_PRECONDITION,
   unhealthy: GrpcStatus.UNAVAILABLE,
