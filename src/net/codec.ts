@@ -26,6 +26,8 @@ export interface Hello {
   readonly id: number;
   /** Set in a refusal: the acceptor's cluster removed the dialling member ('removed'). */
   readonly refused?: string;
+  /** A probe from a member that dials no one, asking only whether it was removed (tcp-transport.ts). */
+  readonly probe?: boolean;
 }
 
 /** Protocol versions: 1 for structured frames, 2 for plain ones. */

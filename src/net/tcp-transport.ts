@@ -68,8 +68,15 @@ export interface TcpTransportOptions<M> extends QueueLimits {
    * missed its own removal learns it from the first peer it dials.
    */
   readonly isRemoved?: (id: NodeId) => boolean;
-  /** A dialled peer refused this member because the cluster removed it. */
+  /**
+   * A dialled peer refused this member because the cluster removed it. With
+   * this set, a member that dials no one (the highest id) and has had no
+   * connection for `probeIntervalMs` (default 10 s) sends a probe hello to the
+   * peers that should dial it, so that it too can hear that it was removed;
+   * a peer that still knows it closes the probe without complaint.
+   */
   readonly onRemovedByPeer?: (peer: NodeId) => void;
+  readonly probeIntervalMs?: number;
   /** Source of jitter (default Math.random). */
   readonly random?: () => number;
 }
@@ -97,6 +104,7 @@ export class TcpTransport<M> implements Transport<M> {
   private readonly maxBatchBytes: number;
   private readonly log: Logger;
   private server: Server | null = null;
+  private prober: NodeJS.Timeout | null = null;
   private handler: MessageHandler<M> = () => undefined;
   private running = false;
   private stopped = false;
@@ -169,6 +177,16 @@ export class TcpTransport<M> implements Transport<M> {
     this.server = server;
     this.running = true;
     for (const link of this.links.values()) if (this.dials(link.id)) this.dial(link);
+    if (this.opts.onRemovedByPeer !== undefined) {
+      this.prober = setInterval(() => this.probeIfIsolated(), this.opts.probeIntervalMs ?? 10_000);
+      this.prober.unref();
+    }
+  }
+
+  /** No connection at all since the last round: probe the peers that should be dialling this member. */
+  private probeIfIsolated(): void {
+    if (!this.running || [...this.links.values()].some((l) => l.conn !== null)) return;
+    for (const link of this.links.values()) if (!this.dials(link.id)) this.dial(link, true);
   }
 
   /** The address actually listened on (the port is known after start). */
@@ -182,6 +200,7 @@ export class TcpTransport<M> implements Transport<M> {
     this.stopped = true;
     if (!this.running) return;
     this.running = false;
+    if (this.prober !== null) clearInterval(this.prober);
     for (const link of this.links.values()) {
       if (link.timer !== null) clearTimeout(link.timer);
       link.timer = null;
@@ -255,12 +274,16 @@ export class TcpTransport<M> implements Transport<M> {
     return encodeFrame(FRAME_HELLO, this.codec.encodeHello({ v: this.codec.version, cluster: this.clusterKey, id: this.id }), this.maxFrameBytes);
   }
 
-  private dial(link: PeerLink): void {
+  /** `probe`: a hello to a peer that should dial this member, only to hear whether it was removed. */
+  private dial(link: PeerLink, probe = false): void {
     if (!this.running || link.conn !== null || link.dialing !== null || link.timer !== null || link.addr === null) return;
     const socket = connect({ host: link.addr.host, port: link.addr.port });
     const conn = new Connection(socket, this.maxFrameBytes, this.log, this.events);
     link.dialing = conn;
-    socket.once('connect', () => conn.write(this.helloFrame()));
+    const hello = probe
+      ? encodeFrame(FRAME_HELLO, this.codec.encodeHello({ v: this.codec.version, cluster: this.clusterKey, id: this.id, probe: true }), this.maxFrameBytes)
+      : this.helloFrame();
+    socket.once('connect', () => conn.write(hello));
     this.armHandshakeTimer(conn);
   }
 
@@ -331,6 +354,8 @@ export class TcpTransport<M> implements Transport<M> {
         const refusal = encodeFrame(FRAME_HELLO, this.codec.encodeHello({ v: this.codec.version, cluster: this.clusterKey, id: this.id, refused: 'removed' }), this.maxFrameBytes);
         return conn.refuse(refusal, `node ${id} was removed from the cluster`);
       }
+      // A probe from a member that is still known (it should be dialled, not dial): nothing to say.
+      if (dialled === null && isHello(body) && body.probe === true && id !== null && this.links.has(id)) return conn.close(`probe from node ${id}`);
       return conn.fail(problem);
     }
     const link = dialled ?? this.links.get((body as { id: number }).id as NodeId)!;

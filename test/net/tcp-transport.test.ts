@@ -176,6 +176,32 @@ describe('TCP transport: a bad connection is closed, the node carries on', () =>
     }
   });
 
+  test('a member that dials no one probes when it has no connection: told if removed, closed quietly if still known', async () => {
+    const { logger, lines } = capturingLogger();
+    const told: number[] = [];
+    // Node 1 removed node 3; node 2 still knows node 3 but has no address for it, so neither dials it.
+    const one = new TcpTransport<unknown>({ id: NodeId(1), clusterId: 'c', listen: { host: '127.0.0.1', port: 0 }, peers: new Map(), logger, isRemoved: (id) => id === NodeId(3) });
+    const two = new TcpTransport<unknown>({ id: NodeId(2), clusterId: 'c', listen: { host: '127.0.0.1', port: 0 }, peers: new Map([[NodeId(3), null]]), logger });
+    await one.start();
+    await two.start();
+    const three = new TcpTransport<unknown>({
+      id: NodeId(3), clusterId: 'c', listen: { host: '127.0.0.1', port: 0 }, logger, probeIntervalMs: 50, onRemovedByPeer: (p) => void told.push(p),
+      peers: new Map([[NodeId(2), two.address()]]),
+    });
+    await three.start();
+    try {
+      await waitFor('a probe to node 2', () => lines.some((l) => l.reason === 'probe from node 3'));
+      assert.deepEqual(told, [], 'node 2 still knows node 3');
+      assert.ok(!lines.some((l) => l.msg === 'closing peer connection: protocol error'), 'a probe is no protocol error');
+      three.setPeer(NodeId(1), one.address());
+      await waitFor('node 1 tells node 3 it was removed', () => (told as number[]).includes(1));
+    } finally {
+      await three.stop();
+      await two.stop();
+      await one.stop();
+    }
+  });
+
   test('a connection that never says hello is closed after the handshake timeout', async () => {
     const { logger, lines } = capturingLogger();
     const b = new TcpTransport({ id: NodeId(2), clusterId: 'c', listen: { host: '127.0.0.1', port: 0 }, peers: new Map([[NodeId(1), null]]), logger, handshakeTimeoutMs: 50 });
