@@ -6,7 +6,8 @@ import type { Transport } from '../net/transport.js';
 
 export type PeerFrame<M, Req, Reply> =
   | { readonly type: 'protocol'; readonly msg: M }
-  | { readonly type: 'forward'; readonly id: number; readonly req: Req; readonly timeoutMs: number }
+  /** A forwarded request: as an object, or `packed` by the host's RequestPacking. */
+  | { readonly type: 'forward'; readonly id: number; readonly req?: Req; readonly packed?: Uint8Array; readonly timeoutMs: number }
   | { readonly type: 'forward-reply'; readonly id: number; readonly reply: Reply | ForwardFailure };
 
 /** The leader could not take a forwarded request at all (stopping, overloaded, timed out). */
@@ -31,12 +32,26 @@ interface Waiting<Reply> {
   timer: NodeJS.Timeout;
 }
 
+/**
+ * A compact form for the requests a host forwards most (the key-value server's
+ * puts, src/kv/put-codec.ts): `pack` returns null for a request it does not
+ * cover, which then travels as an object; `unpack` throws on bytes it cannot read.
+ */
+export interface RequestPacking<Req> {
+  pack(req: Req): Uint8Array | null;
+  unpack(bytes: Uint8Array): Req;
+}
+
 /** Sends requests to another member and matches the replies that come back. */
 export class Forwarder<M, Req, Reply, X = never> {
   private nextId = 1;
   private readonly waiting = new Map<number, Waiting<Reply>>();
 
-  constructor(private readonly transport: Transport<PeerFrame<M, Req, Reply> | X>, private readonly maxWaiting = 50_000) {}
+  constructor(
+    private readonly transport: Transport<PeerFrame<M, Req, Reply> | X>,
+    private readonly maxWaiting = 50_000,
+    private readonly packing: RequestPacking<Req> | null = null,
+  ) {}
 
   forward(to: NodeId, req: Req, timeoutMs: number): Promise<Reply> {
     // A leader we hold no connection to is probably gone: sending would only queue the request.
@@ -52,7 +67,8 @@ export class Forwarder<M, Req, Reply, X = never> {
       }, timeoutMs);
       this.waiting.set(id, { resolve, reject, timer });
       try {
-        this.transport.send(to, { type: 'forward', id, req, timeoutMs });
+        const packed = this.packing?.pack(req) ?? null;
+        this.transport.send(to, packed === null ? { type: 'forward', id, req, timeoutMs } : { type: 'forward', id, packed, timeoutMs });
       } catch (err) {
         clearTimeout(timer);
         this.waiting.delete(id);
@@ -89,21 +105,39 @@ export function servePeerFrames<M, Req, Reply, X extends { readonly type: string
   forwarder: Forwarder<M, Req, Reply, X>,
   host: { deliver(from: NodeId, msg: M): void; request(req: Req, timeoutMs: number): Promise<Reply> },
   other?: (from: NodeId, frame: X) => void,
+  packing: RequestPacking<Req> | null = null,
 ): void {
   transport.onMessage((from, f) => {
     const frame = f as PeerFrame<M, Req, Reply>;
     switch (frame.type) {
       case 'protocol': return host.deliver(from, frame.msg);
-      case 'forward':
-        host.request(frame.req, frame.timeoutMs).then(
+      case 'forward': {
+        const fail = (message: string): void => sendQuietly(transport, from, { type: 'forward-reply', id: frame.id, reply: { ok: false, error: 'failed', message } });
+        let req: Req;
+        try {
+          req = requestOf(frame, packing);
+        } catch (err) {
+          return fail(`synod: a forwarded request does not decode: ${(err as Error).message}`);
+        }
+        host.request(req, frame.timeoutMs).then(
           (reply) => sendQuietly(transport, from, { type: 'forward-reply', id: frame.id, reply }),
-          (err: Error) => sendQuietly(transport, from, { type: 'forward-reply', id: frame.id, reply: { ok: false, error: 'failed', message: err.message } }),
+          (err: Error) => fail(err.message),
         );
         return;
+      }
       case 'forward-reply': return forwarder.settle(frame);
       default: return other?.(from, f as X);
     }
   });
+}
+
+function requestOf<Req>(frame: { readonly req?: Req; readonly packed?: Uint8Array }, packing: RequestPacking<Req> | null): Req {
+  if (frame.packed !== undefined) {
+    if (packing === null) throw new Error('a packed request reached a member that does not unpack requests');
+    return packing.unpack(frame.packed);
+  }
+  if (frame.req === undefined) throw new Error('a forward frame without a request');
+  return frame.req;
 }
 
 function sendQuietly<F>(transport: Transport<F>, to: NodeId, frame: F): void {

@@ -18,7 +18,8 @@ import { TcpTransport } from '../net/tcp-transport.js';
 import type { MemberConfig } from './config.js';
 import { bindProtocol, type Membership } from './protocols.js';
 import { memberSnapshotCodec, openMemberStorage } from './member-storage.js';
-import { Forwarder, NotConnectedError, servePeerFrames, type PeerFrame } from './forwarding.js';
+import { Forwarder, NotConnectedError, servePeerFrames, type PeerFrame, type RequestPacking } from './forwarding.js';
+import { decodePut, encodePut } from '../kv/put-codec.js';
 import { NodeHost } from './host.js';
 import { Metrics, serveMetrics } from './metrics.js';
 import { EtcdGrpcServer } from './grpc/index.js';
@@ -105,7 +106,7 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
     isRemoved: (id) => removals?.isRemoved(id) ?? false,
     onRemovedByPeer: (peer) => removals?.removedByPeer(peer),
   });
-  const forwarder = new Forwarder<M, KvRequest, KvReply, MemberInfo | LeaseFrame | MembershipFrame>(transport);
+  const forwarder = new Forwarder<M, KvRequest, KvReply, MemberInfo | LeaseFrame | MembershipFrame>(transport, undefined, putPacking);
   const { runtime: membership, hostNode } = attachMembership({ cfg, node, log: binding.log, transport, peers, logger, stopMember: () => void stop().then(() => opts.onRemoved?.()) });
   removals = membership;
   let leader: NodeId | null = null;
@@ -147,7 +148,7 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
     if (frame.type === 'member-info') clientUrlsById.set(from, frame.clientUrls);
     else if (isMembershipFrame(frame)) membership.onFrame(from, frame);
     else leases?.onFrame(from, frame);
-  });
+  }, putPacking);
   await transport.start();
   const announce = (): void => {
     for (const id of peers.keys()) {
@@ -267,6 +268,15 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
   }
   return running;
 }
+
+/** Forwarded puts travel in the compact put form (src/kv/put-codec.ts), as they will be proposed. */
+const putPacking: RequestPacking<KvRequest> = {
+  pack: (req) => (req.op.f === 'etcd' && req.op.request.type === 'put' ? encodePut({ client: req.client, seq: req.seq, op: req.op.request }) : null),
+  unpack: (bytes) => {
+    const cmd = decodePut(bytes);
+    return { client: cmd.client, seq: cmd.seq, op: { f: 'etcd', request: cmd.op } };
+  },
+};
 
 /** A forward that found no connection to the leader is answered as 'not-leader', so the caller tries again. */
 function notConnected(err: unknown): KvReply {
