@@ -33,27 +33,33 @@ const IGNORE_LEASE = 4;
 /** Mark, version, flags, seq, lease, client length. */
 const HEAD = 3 + 8 + 8 + 2;
 
+// Typed arrays, DataView and TextEncoder only (no Buffer): this folder runs in browsers too.
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8');
+
 /** The put in the compact form, or null when it must stay MessagePack. */
-export function encodePut(cmd: KvCommand): Buffer | null {
+export function encodePut(cmd: KvCommand): Uint8Array | null {
   const op = cmd.op;
   if (op.type !== 'put') return null;
   const lease = op.lease ?? 0;
   if (!Number.isSafeInteger(cmd.seq) || !Number.isSafeInteger(lease)) return null;
   if (!(op.key instanceof Uint8Array) || !(op.value instanceof Uint8Array) || typeof cmd.client !== 'string') return null;
-  const clientBytes = Buffer.byteLength(cmd.client, 'utf8');
-  if (clientBytes > 0xffff) return null;
-  const out = Buffer.allocUnsafe(HEAD + clientBytes + 4 + op.key.length + 4 + op.value.length);
+  const client = utf8Encoder.encode(cmd.client);
+  if (client.length > 0xffff) return null;
+  const out = new Uint8Array(HEAD + client.length + 4 + op.key.length + 4 + op.value.length);
+  const view = new DataView(out.buffer);
   out[0] = PUT_MARK;
   out[1] = VERSION;
   out[2] = (op.prevKv === true ? PREV_KV : 0) | (op.ignoreValue === true ? IGNORE_VALUE : 0) | (op.ignoreLease === true ? IGNORE_LEASE : 0);
-  out.writeDoubleLE(cmd.seq, 3);
-  out.writeDoubleLE(lease, 11);
-  out.writeUInt16LE(clientBytes, 19);
-  let at = HEAD + out.write(cmd.client, HEAD, 'utf8');
-  out.writeUInt32LE(op.key.length, at);
+  view.setFloat64(3, cmd.seq, true);
+  view.setFloat64(11, lease, true);
+  view.setUint16(19, client.length, true);
+  out.set(client, HEAD);
+  let at = HEAD + client.length;
+  view.setUint32(at, op.key.length, true);
   out.set(op.key, at + 4);
   at += 4 + op.key.length;
-  out.writeUInt32LE(op.value.length, at);
+  view.setUint32(at, op.value.length, true);
   out.set(op.value, at + 4);
   return out;
 }
@@ -62,20 +68,20 @@ export class PutDecodeError extends Error {
   override readonly name = 'PutDecodeError';
 }
 
-/** Decodes the compact form; the key and value view `bytes`. Throws PutDecodeError on a malformed command. */
-export function decodePut(bytes: Uint8Array): KvCommand {
-  const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** Decodes the compact form; the key and value view `b`. Throws PutDecodeError on a malformed command. */
+export function decodePut(b: Uint8Array): KvCommand {
   if (b.length < HEAD || b[0] !== PUT_MARK) throw new PutDecodeError(`put command of ${b.length} bytes is cut short or not one`);
   if (b[1] !== VERSION) throw new PutDecodeError(`put command version ${String(b[1])}, this synod reads version ${VERSION}`);
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const flags = b[2] as number;
-  const seq = b.readDoubleLE(3);
-  const lease = b.readDoubleLE(11);
-  const clientEnd = HEAD + b.readUInt16LE(19);
-  const keyEnd = clientEnd + 4 + lengthAt(b, clientEnd);
-  const valueEnd = keyEnd + 4 + lengthAt(b, keyEnd);
+  const seq = view.getFloat64(3, true);
+  const lease = view.getFloat64(11, true);
+  const clientEnd = HEAD + view.getUint16(19, true);
+  const keyEnd = clientEnd + 4 + lengthAt(view, clientEnd);
+  const valueEnd = keyEnd + 4 + lengthAt(view, keyEnd);
   if (valueEnd !== b.length) throw new PutDecodeError(`put command of ${b.length} bytes: its fields end at byte ${valueEnd}`);
   return {
-    client: b.toString('utf8', HEAD, clientEnd) as ClientId,
+    client: utf8Decoder.decode(b.subarray(HEAD, clientEnd)) as ClientId,
     seq,
     op: {
       type: 'put',
@@ -89,7 +95,7 @@ export function decodePut(bytes: Uint8Array): KvCommand {
   };
 }
 
-function lengthAt(b: Buffer, at: number): number {
-  if (at + 4 > b.length) throw new PutDecodeError(`put command of ${b.length} bytes is cut short at byte ${at}`);
-  return b.readUInt32LE(at);
+function lengthAt(view: DataView, at: number): number {
+  if (at + 4 > view.byteLength) throw new PutDecodeError(`put command of ${view.byteLength} bytes is cut short at byte ${at}`);
+  return view.getUint32(at, true);
 }
