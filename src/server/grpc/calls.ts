@@ -1,12 +1,13 @@
 // One object per gRPC call: the unary fast path and the streaming calls.
-// Stream event listeners are module-level functions that find their call
-// through a symbol on the stream, so a call costs no closures.
-import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+// A call is its HTTP/2 stream's sink (StreamSink), so a call costs no
+// listeners or closures.
 import { performance } from 'node:perf_hooks';
 import type { CallContext } from './handlers.js';
 import type { MethodEntry } from './method-table.js';
 import { GrpcError, GrpcStatus, encodeGrpcMessage, safeTrailers, type GrpcStatusCode } from './status.js';
 import { FRAME_HEADER_BYTES, frameMessage } from './framing.js';
+import type { H2Stream, StreamSink } from './h2/stream.js';
+import { encodeHeaders } from './h2/hpack.js';
 
 /** Limits one server applies to every call. */
 export interface CallLimits {
@@ -22,31 +23,19 @@ export interface CallLimits {
   readonly maxQueuedRequests: number;
 }
 
-export const CALL = Symbol('synod.grpc.call');
-export type StreamWithCall = ServerHttp2Stream & { [CALL]?: BaseCall };
-
-export const RESPONSE_HEADERS = { ':status': 200, 'content-type': 'application/grpc' } as const;
-export const WAIT_FOR_TRAILERS = { waitForTrailers: true } as const;
-const OK_TRAILERS = { 'grpc-status': '0' } as const;
+/** Response headers of every call that gets going; encoded once. */
+export const RESPONSE_HEADERS = encodeHeaders([[':status', '200'], ['content-type', 'application/grpc']]);
+const OK_TRAILERS = encodeHeaders([['grpc-status', '0']]);
 
 /** Answers a call that never got going: HEADERS with the status, and nothing else. */
-export function respondTrailersOnly(stream: ServerHttp2Stream, code: GrpcStatusCode, message: string,
+export function respondTrailersOnly(stream: H2Stream, code: GrpcStatusCode, message: string,
   extra?: Readonly<Record<string, string>>): void {
-  if (stream.headersSent || stream.destroyed) return;
-  stream.respond({ ...RESPONSE_HEADERS, ...extra, 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(message) },
-    { endStream: true });
-  // Whatever the client still sends is read and dropped, so that HTTP/2 flow
-  // control never leaves the stream (and the client) stuck half-open.
-  stream.resume();
-}
-
-function onWantTrailers(this: StreamWithCall): void {
-  const call = this[CALL];
-  this.sendTrailers(call?.trailers ?? OK_TRAILERS);
-}
-
-function onClose(this: StreamWithCall): void {
-  this[CALL]?.onStreamClosed();
+  if (stream.headersSent || stream.localEnded) return;
+  const fields: [string, string][] = [[':status', '200'], ['content-type', 'application/grpc']];
+  if (extra !== undefined) for (const [k, v] of Object.entries(extra)) fields.push([k, v]);
+  fields.push(['grpc-status', String(code)], ['grpc-message', encodeGrpcMessage(message)]);
+  // A client still sending is told to stop without error (the stream's §8.1 reset).
+  stream.respond(encodeHeaders(fields), true);
 }
 
 function onDeadline(call: BaseCall): void {
@@ -54,22 +43,19 @@ function onDeadline(call: BaseCall): void {
 }
 
 /** What every call shares: context for the handler, deadline, status at the end. */
-export abstract class BaseCall implements CallContext {
+export abstract class BaseCall implements CallContext, StreamSink {
   /** True once a status is decided (sent or being sent), or the stream is gone. */
   done = false;
-  trailers: Record<string, string> = OK_TRAILERS;
   private timer: NodeJS.Timeout | undefined;
   private controller: AbortController | undefined;
 
   constructor(
-    readonly stream: StreamWithCall,
+    readonly stream: H2Stream,
     readonly entry: MethodEntry,
-    readonly metadata: IncomingHttpHeaders,
     readonly limits: CallLimits,
     timeoutMs: number | undefined,
   ) {
-    stream[CALL] = this;
-    stream.on('close', onClose);
+    stream.sink = this;
     if (timeoutMs === undefined) {
       this.deadline = Infinity;
     } else {
@@ -82,6 +68,10 @@ export abstract class BaseCall implements CallContext {
 
   get method(): string {
     return this.entry.path;
+  }
+
+  get metadata(): Readonly<Record<string, string>> {
+    return this.stream.headers;
   }
 
   get cancelled(): boolean {
@@ -111,14 +101,16 @@ export abstract class BaseCall implements CallContext {
     this.done = true;
     this.clearTimer();
     const s = this.stream;
-    if (s.destroyed) return;
+    if (s.localEnded) return;
     if (!s.headersSent) {
       respondTrailersOnly(s, code, message, extra);
+    } else if (code === GrpcStatus.OK && message === '' && extra === undefined) {
+      s.end(OK_TRAILERS);
     } else {
-      const trailers: Record<string, string> = { ...extra, 'grpc-status': String(code) };
-      if (message !== '') trailers['grpc-message'] = encodeGrpcMessage(message);
-      this.trailers = trailers;
-      if (!s.writableEnded) s.end();
+      const fields: [string, string][] = extra === undefined ? [] : Object.entries(extra);
+      fields.push(['grpc-status', String(code)]);
+      if (message !== '') fields.push(['grpc-message', encodeGrpcMessage(message)]);
+      s.end(encodeHeaders(fields));
     }
     if (code !== GrpcStatus.OK) this.cancel();
   }
@@ -140,6 +132,9 @@ export abstract class BaseCall implements CallContext {
 
   /** Hook for subclasses: the HTTP/2 stream is gone. */
   protected closed(): void {}
+
+  abstract onData(chunk: Buffer): void;
+  abstract onEnd(): void;
 
   /** Encodes and frames one response, or ends the call and returns undefined. */
   protected encode(response: unknown): Buffer | undefined {
@@ -181,14 +176,6 @@ export abstract class BaseCall implements CallContext {
   }
 }
 
-function onUnaryData(this: StreamWithCall, chunk: Buffer): void {
-  (this[CALL] as UnaryCall).onData(chunk);
-}
-
-function onUnaryEnd(this: StreamWithCall): void {
-  (this[CALL] as UnaryCall).onEnd();
-}
-
 /**
  * A call whose request is one message: unary calls, and the request half of
  * a server-streaming call.
@@ -201,10 +188,8 @@ export abstract class SingleRequestCall extends BaseCall {
   private expected = -1;
   private dispatched = false;
 
-  start(): void {
-    this.stream.on('data', onUnaryData);
-    this.stream.on('end', onUnaryEnd);
-  }
+  /** Nothing to do: the stream delivers to this call from the start. */
+  start(): void {}
 
   /**
    * Collects the request and runs the handler as soon as the one message is
@@ -275,10 +260,10 @@ export class UnaryCall extends SingleRequestCall {
     this.done = true;
     this.clearTimer();
     const s = this.stream;
-    if (s.destroyed) return;
-    s.respond(RESPONSE_HEADERS, WAIT_FOR_TRAILERS);
-    s.on('wantTrailers', onWantTrailers);
-    s.end(frame);
+    if (s.localEnded) return;
+    s.respond(RESPONSE_HEADERS, false);
+    s.write(frame);
+    s.end(OK_TRAILERS);
   }
 }
 
@@ -292,4 +277,4 @@ async function runUnary(call: UnaryCall, request: unknown): Promise<void> {
   }
 }
 
-export { onWantTrailers };
+export { OK_TRAILERS };

@@ -6,7 +6,6 @@
 // (any other error is answered UNKNOWN). Filling in the ResponseHeader
 // (cluster_id, member_id, revision, raft_term) of every response is the
 // handler's job: the wire layer never invents one.
-import type { IncomingHttpHeaders } from 'node:http2';
 import type * as T from './etcd-types.js';
 import { GrpcError, GrpcStatus } from './status.js';
 import { longToBigInt, longToNumber, type Long } from './proto.js';
@@ -16,7 +15,7 @@ export interface CallContext {
   /** gRPC path, e.g. "/etcdserverpb.KV/Put". */
   readonly method: string;
   /** Request metadata as HTTP/2 headers (lower-case names; "-bin" values are base64). */
-  readonly metadata: IncomingHttpHeaders;
+  readonly metadata: Readonly<Record<string, string>>;
   /** performance.now() at which the call's grpc-timeout runs out; Infinity without one. */
   readonly deadline: number;
   /** True once the client cancelled, the deadline passed or the connection dropped. */

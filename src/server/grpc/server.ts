@@ -1,21 +1,24 @@
-// synod's gRPC server for the etcd v3 API, on node:http2 directly.
+// synod's gRPC server for the etcd v3 API, on its own HTTP/2 layer (./h2).
 //
-// Why not @grpc/grpc-js's server: on the brief's 2-core machine a bare
-// node:http2 responder answered an empty Put about 1.7x as fast. This file
-// speaks the gRPC-over-HTTP/2 protocol itself: POST + application/grpc,
-// length-prefixed messages, grpc-timeout, grpc-status/grpc-message trailers
-// (or a trailers-only answer), identity encoding only.
-import {
-  createServer, type Http2Server, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream,
-} from 'node:http2';
-import type { AddressInfo, Socket } from 'node:net';
+// Why not node:http2 or @grpc/grpc-js: on the brief's 2-core machine an empty
+// Put cost the node:http2 server about 40 µs of CPU (a Duplex stream, header
+// objects and several native crossings per call), and grpc-js more. The h2
+// layer parses frames from the socket's chunks and writes each event-loop
+// turn's frames at once (`npm run bench -- grpc`). This file speaks the
+// gRPC-over-HTTP/2 protocol: POST + application/grpc, length-prefixed
+// messages, grpc-timeout, grpc-status/grpc-message trailers (or a
+// trailers-only answer), identity encoding only.
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { EtcdHandlers } from './handlers.js';
 import { buildMethodTable, unknownMethodMessage, type MethodEntry } from './method-table.js';
 import { loadEtcdRoot } from './proto.js';
 import { parseGrpcTimeoutMs, MAX_TIMER_MS } from './deadline.js';
 import { GrpcStatus } from './status.js';
-import { UnaryCall, respondTrailersOnly, type CallLimits, type StreamWithCall } from './calls.js';
+import { UnaryCall, respondTrailersOnly, type CallLimits } from './calls.js';
 import { BidiStreamCall, ServerStreamingCall } from './stream-calls.js';
+import { DEFAULT_H2_LIMITS, H2Connection, type H2Handler } from './h2/connection.js';
+import type { H2Stream } from './h2/stream.js';
+import { encodeHeaders } from './h2/hpack.js';
 
 export interface EtcdGrpcServerOptions extends Partial<CallLimits> {
   /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per connection. */
@@ -38,22 +41,17 @@ export const DEFAULT_LIMITS: CallLimits = {
 const DEFAULT_MAX_CONCURRENT_STREAMS = 10_000;
 const DEFAULT_MAX_CONNECTIONS = 10_000;
 
-function ignoreError(): void {}
+const METHOD_NOT_ALLOWED = encodeHeaders([[':status', '405'], ['allow', 'POST']]);
+const UNSUPPORTED_MEDIA_TYPE = encodeHeaders([[':status', '415'], ['grpc-status', String(GrpcStatus.INTERNAL)],
+  ['grpc-message', 'content-type must be application/grpc']]);
 
-/**
- * A response goes out as HEADERS, DATA and trailers in separate writes; with
- * Nagle's algorithm on, the later ones wait for the client's delayed ACK.
- */
-function noDelay(socket: Socket): void {
-  socket.setNoDelay(true);
-}
-
-export class EtcdGrpcServer {
-  readonly http2: Http2Server;
+export class EtcdGrpcServer implements H2Handler {
+  readonly net: Server;
   private readonly table: Map<string, MethodEntry>;
   private readonly limits: CallLimits;
-  private readonly sessions = new Set<Http2Session>();
+  private readonly connections = new Set<H2Connection>();
   private readonly maxConnections: number;
+  private readonly maxConcurrentStreams: number;
 
   constructor(handlers: EtcdHandlers, options: EtcdGrpcServerOptions = {}) {
     this.table = buildMethodTable(loadEtcdRoot(), handlers);
@@ -65,26 +63,18 @@ export class EtcdGrpcServer {
       maxQueuedRequests: options.maxQueuedRequests ?? DEFAULT_LIMITS.maxQueuedRequests,
     };
     this.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-    this.http2 = createServer({
-      settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS },
-      // Node's default (10 MiB) is reached under a few hundred concurrent
-      // clients and answered with ENHANCE_YOUR_CALM; bound it higher instead.
-      maxSessionMemory: 64,
-    });
-    this.http2.on('stream', this.onStream.bind(this));
-    this.http2.on('session', this.onSession.bind(this));
-    this.http2.on('sessionError', ignoreError);
-    this.http2.on('connection', noDelay);
+    this.maxConcurrentStreams = options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS;
+    this.net = createServer(this.onConnection.bind(this));
   }
 
   /** Starts listening; resolves with the bound address (port 0 picks a free port). */
   listen(port: number, host = '127.0.0.1'): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
-      this.http2.once('error', onError);
-      this.http2.listen(port, host, () => {
-        this.http2.off('error', onError);
-        resolve(this.http2.address() as AddressInfo);
+      this.net.once('error', onError);
+      this.net.listen(port, host, () => {
+        this.net.off('error', onError);
+        resolve(this.net.address() as AddressInfo);
       });
     });
   }
@@ -96,40 +86,47 @@ export class EtcdGrpcServer {
    */
   close(graceMs = 0): Promise<void> {
     return new Promise((resolve) => {
-      this.http2.close(() => resolve());
+      this.net.close(() => resolve());
       if (graceMs <= 0) {
-        for (const s of this.sessions) s.destroy();
+        for (const c of this.connections) c.destroy();
         return;
       }
-      for (const s of this.sessions) s.close();
+      for (const c of this.connections) c.goAway();
       setTimeout(() => {
-        for (const s of this.sessions) s.destroy();
+        for (const c of this.connections) c.destroy();
       }, graceMs).unref();
     });
   }
 
-  private onSession(session: Http2Session): void {
-    if (this.sessions.size >= this.maxConnections) {
-      session.destroy();
+  private onConnection(socket: Socket): void {
+    if (this.connections.size >= this.maxConnections) {
+      socket.destroy();
       return;
     }
-    this.sessions.add(session);
-    session.on('error', ignoreError);
-    session.once('close', () => this.sessions.delete(session));
+    // A response's frames go out in one write per event-loop turn; Nagle's
+    // algorithm would hold the next turn's behind the client's delayed ACK.
+    socket.setNoDelay(true);
+    const conn = new H2Connection(socket, this, { ...DEFAULT_H2_LIMITS, maxConcurrentStreams: this.maxConcurrentStreams },
+      (c) => this.connections.delete(c));
+    this.connections.add(conn);
   }
 
-  private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
-    stream.on('error', ignoreError);
+  onHeadersTooLarge(stream: H2Stream, size: number): void {
+    respondTrailersOnly(stream, GrpcStatus.RESOURCE_EXHAUSTED,
+      `request metadata of ${size} bytes exceeds the limit of ${DEFAULT_H2_LIMITS.maxHeaderListBytes}`);
+  }
+
+  onStream(stream: H2Stream): void {
+    const headers = stream.headers;
     if (headers[':method'] !== 'POST') {
-      stream.respond({ ':status': 405, allow: 'POST' }, { endStream: true });
+      stream.respond(METHOD_NOT_ALLOWED, true);
       return;
     }
     const contentType = headers['content-type'];
-    if (typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) {
+    if (contentType === undefined || !contentType.startsWith('application/grpc')) {
       // gRPC over HTTP/2: a non-gRPC request gets HTTP 415, so no plain HTTP
       // client mistakes the 200 of a gRPC error for success.
-      stream.respond({ ':status': 415, 'grpc-status': String(GrpcStatus.INTERNAL), 'grpc-message': 'content-type must be application/grpc' },
-        { endStream: true });
+      stream.respond(UNSUPPORTED_MEDIA_TYPE, true);
       return;
     }
     const problem = this.checkHeaders(headers, contentType);
@@ -147,42 +144,42 @@ export class EtcdGrpcServer {
       respondTrailersOnly(stream, GrpcStatus.UNIMPLEMENTED, `synod does not offer ${entry.label} yet`);
       return;
     }
-    this.startCall(stream as StreamWithCall, entry, headers);
+    this.startCall(stream, entry);
   }
 
-  private startCall(stream: StreamWithCall, entry: MethodEntry, headers: IncomingHttpHeaders): void {
-    const timeout = headers['grpc-timeout'];
+  private startCall(stream: H2Stream, entry: MethodEntry): void {
+    const timeout = stream.headers['grpc-timeout'];
     let timeoutMs: number | undefined;
     if (timeout !== undefined) {
-      timeoutMs = parseGrpcTimeoutMs(timeout as string);
+      timeoutMs = parseGrpcTimeoutMs(timeout);
       if (timeoutMs === undefined) {
-        respondTrailersOnly(stream, GrpcStatus.INTERNAL, `malformed grpc-timeout: ${String(timeout)}`);
+        respondTrailersOnly(stream, GrpcStatus.INTERNAL, `malformed grpc-timeout: ${timeout}`);
         return;
       }
       if (timeoutMs > MAX_TIMER_MS) timeoutMs = undefined;
     }
     switch (entry.kind) {
       case 'unary':
-        new UnaryCall(stream, entry, headers, this.limits, timeoutMs).start();
+        new UnaryCall(stream, entry, this.limits, timeoutMs).start();
         return;
       case 'server-stream':
-        new ServerStreamingCall(stream, entry, headers, this.limits, timeoutMs).start();
+        new ServerStreamingCall(stream, entry, this.limits, timeoutMs).start();
         return;
       case 'bidi':
-        new BidiStreamCall(stream, entry, headers, this.limits, timeoutMs).start();
+        new BidiStreamCall(stream, entry, this.limits, timeoutMs).start();
         return;
     }
   }
 
   /** Content sub-type and encoding: only protobuf, only identity. */
-  private checkHeaders(headers: IncomingHttpHeaders, contentType: string):
+  private checkHeaders(headers: Readonly<Record<string, string>>, contentType: string):
     [typeof GrpcStatus.INTERNAL | typeof GrpcStatus.UNIMPLEMENTED, string, Record<string, string>?] | undefined {
     if (contentType.length > 16 && contentType !== 'application/grpc+proto' && !contentType.startsWith('application/grpc;')) {
       return [GrpcStatus.INTERNAL, `content-type ${contentType} is not supported; synod speaks application/grpc+proto`];
     }
     const encoding = headers['grpc-encoding'];
     if (encoding !== undefined && encoding !== 'identity') {
-      return [GrpcStatus.UNIMPLEMENTED, `grpc-encoding ${String(encoding)} is not supported; synod accepts identity only`,
+      return [GrpcStatus.UNIMPLEMENTED, `grpc-encoding ${encoding} is not supported; synod accepts identity only`,
         { 'grpc-accept-encoding': 'identity' }];
     }
     return undefined;

@@ -3,42 +3,28 @@
 // the stream open before the first response.
 import type { BidiCall, ServerStreamCall } from './handlers.js';
 import type { MethodEntry } from './method-table.js';
-import {
-  BaseCall, CALL, RESPONSE_HEADERS, SingleRequestCall, WAIT_FOR_TRAILERS, onWantTrailers, type StreamWithCall,
-} from './calls.js';
+import { BaseCall, RESPONSE_HEADERS, SingleRequestCall } from './calls.js';
 import { FrameDecoder, type FrameProblem, type FrameSink } from './framing.js';
 import { GrpcStatus } from './status.js';
 
 function openResponse(call: BaseCall): void {
-  const s = call.stream;
-  s.respond(RESPONSE_HEADERS, WAIT_FOR_TRAILERS);
-  s.on('wantTrailers', onWantTrailers);
+  call.stream.respond(RESPONSE_HEADERS, false);
 }
 
 /** Sends one response on a streaming call, enforcing the pending-bytes limit. */
 function writeResponse(call: BaseCall, frame: Buffer | undefined): boolean {
   if (frame === undefined || call.done) return false;
   const s = call.stream;
-  if (s.writableLength + frame.length > call.limits.maxPendingWriteBytes) {
+  if (s.pendingBytes + frame.length > call.limits.maxPendingWriteBytes) {
     call.finish(GrpcStatus.RESOURCE_EXHAUSTED,
-      `client too slow: ${s.writableLength + frame.length} bytes pending exceed ${call.limits.maxPendingWriteBytes}`);
+      `client too slow: ${s.pendingBytes + frame.length} bytes pending exceed ${call.limits.maxPendingWriteBytes}`);
     return false;
   }
   return s.write(frame);
 }
 
 function waitDrained(call: BaseCall): Promise<void> {
-  const s = call.stream;
-  if (call.done || !s.writableNeedDrain) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      s.off('drain', done);
-      s.off('close', done);
-      resolve();
-    };
-    s.on('drain', done);
-    s.on('close', done);
-  });
+  return call.done ? Promise.resolve() : call.stream.drained();
 }
 
 async function runStreaming(call: BaseCall, invoke: () => Promise<void>): Promise<void> {
@@ -68,14 +54,6 @@ export class ServerStreamingCall<Res> extends SingleRequestCall implements Serve
   }
 }
 
-function onBidiData(this: StreamWithCall, chunk: Buffer): void {
-  (this[CALL] as BidiStreamCall<unknown, unknown>).onData(chunk);
-}
-
-function onBidiEnd(this: StreamWithCall): void {
-  (this[CALL] as BidiStreamCall<unknown, unknown>).endRequests();
-}
-
 /**
  * Watch and LeaseKeepAlive. Requests are decoded as they arrive and queued
  * for the handler's `for await`; when the queue holds maxQueuedRequests the
@@ -90,8 +68,6 @@ export class BidiStreamCall<Req, Res> extends BaseCall implements BidiCall<Req, 
   start(): void {
     this.decoder = new FrameDecoder(this.limits.maxReceiveMessageBytes);
     openResponse(this);
-    this.stream.on('data', onBidiData);
-    this.stream.on('end', onBidiEnd);
     const entry = this.entry;
     void runStreaming(this, () => (entry.handler as NonNullable<MethodEntry['handler']>)
       .call(entry.handlers, this) as Promise<void>);
@@ -124,7 +100,7 @@ export class BidiStreamCall<Req, Res> extends BaseCall implements BidiCall<Req, 
     this.notify();
   }
 
-  endRequests(): void {
+  onEnd(): void {
     if (!this.done && this.decoder !== undefined && this.decoder.bufferedBytes > 0) {
       this.finish(GrpcStatus.INTERNAL, `${this.entry.label}: stream ended inside a message`);
     }
@@ -155,7 +131,7 @@ export class BidiStreamCall<Req, Res> extends BaseCall implements BidiCall<Req, 
     for (;;) {
       const request = this.queue.shift();
       if (request !== undefined) {
-        if (this.queue.length < this.limits.maxQueuedRequests && this.stream.isPaused() && !this.done) this.stream.resume();
+        if (this.queue.length < this.limits.maxQueuedRequests && this.stream.isPaused && !this.done) this.stream.resume();
         return { value: request, done: false };
       }
       if (this.ended || this.done) return { value: undefined, done: true };
