@@ -98,6 +98,7 @@ function buildTree(): Int32Array {
   return tree;
 }
 
+/** Follows 4 bits from `state`; returns the next state, with the symbol completed on the way, if any. */
 function walkNibble(tree: Int32Array, state: number, nibble: number): number {
   let node = state;
   let out = 0;
@@ -128,17 +129,21 @@ function classifyEndings(tree: Int32Array, nodes: number): Uint8Array {
   return endings;
 }
 
-/** Reused output buffer: decoding is synchronous, and at most 8/5 symbols come out of a byte. */
+/**
+ * Reused output buffer (decoding is synchronous). It grows to fit, up to a
+ * cap, so one huge header does not pin a huge buffer for good.
+ */
 let scratch = Buffer.allocUnsafe(4096);
+const SCRATCH_MAX_BYTES = 1 << 16;
 
 /**
  * Decodes src[start, end) (§5.2) into a latin1 string, one char per byte.
  * Throws HpackError on an EOS symbol or on bad padding.
  */
 export function huffmanDecode(src: Uint8Array, start: number, end: number): string {
-  const most = Math.ceil(((end - start) * 8) / 5);
-  if (scratch.length < most) scratch = Buffer.allocUnsafe(Math.max(most, 2 * scratch.length));
-  const out = scratch;
+  const most = Math.ceil(((end - start) * 8) / 5); // every code is 5 bits or more
+  if (most > scratch.length && most <= SCRATCH_MAX_BYTES) scratch = Buffer.allocUnsafe(SCRATCH_MAX_BYTES);
+  const out = most <= scratch.length ? scratch : Buffer.allocUnsafe(most);
   let n = 0;
   let state = 0;
   for (let i = start; i < end; i++) {
