@@ -1,5 +1,7 @@
-// The gRPC layer alone: an empty KV.Put handler served by synod's node:http2
-// server and by an @grpc/grpc-js server, under the same client load.
+// The gRPC layer alone: an empty KV.Put handler served by synod's server (its
+// own HTTP/2 layer, src/server/grpc/h2), by a bare node:http2 responder (no
+// decoding, a constant answer: the floor of a node:http2 server) and by an
+// @grpc/grpc-js server, under the same client load.
 //
 // Loads: etcdbench (etcd's own Go client; $ETCDBENCH or /tmp/etcdbench, built
 // by /work/shared/tools/etcdbench/build.sh) at 1 and 256 clients, 8-byte keys
@@ -9,13 +11,15 @@
 // Env: GRPC_BENCH_ROUNDS (default 3), GRPC_BENCH_SCALE (default 1; request counts).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http2';
+import type { AddressInfo, Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { EtcdGrpcServer, loadEtcdRoot, protoDir } from '../src/server/grpc/index.js';
 
-type Impl = 'synod-http2' | 'grpc-js';
+type Impl = 'synod-h2' | 'node-http2' | 'grpc-js';
 interface Figures { rps: number; p50: number; p99: number; cpuUsPerPut?: number }
 
 const PUT_RESPONSE = { header: { cluster_id: 1, member_id: 1, revision: 1, raft_term: 1 } };
@@ -36,9 +40,11 @@ function serviceCtor(pkg: grpc.GrpcObject, name: string): grpc.ServiceClientCons
 
 async function serve(impl: Impl): Promise<void> {
   let port: number;
-  if (impl === 'synod-http2') {
+  if (impl === 'synod-h2') {
     const server = new EtcdGrpcServer({ put: () => PUT_RESPONSE });
     port = (await server.listen(0)).port;
+  } else if (impl === 'node-http2') {
+    port = await bareHttp2();
   } else {
     const server = new grpc.Server();
     server.addService(serviceCtor(loadPackage(), 'KV').service, {
@@ -48,6 +54,24 @@ async function serve(impl: Impl): Promise<void> {
       grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
   }
   process.stdout.write(`port ${port}\n`);
+}
+
+/** A node:http2 responder that reads nothing and answers every stream with one constant PutResponse. */
+async function bareHttp2(): Promise<number> {
+  const body = loadEtcdRoot().lookupType('etcdserverpb.PutResponse').encode(PUT_RESPONSE).finish();
+  const message = Buffer.alloc(5 + body.length);
+  message.writeUInt32BE(body.length, 1);
+  message.set(body, 5);
+  const server = createServer();
+  server.on('connection', (socket: Socket) => socket.setNoDelay(true));
+  server.on('stream', (stream) => {
+    stream.on('error', () => {});
+    stream.resume();
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+    stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+    stream.end(message);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
 }
 
 function startServer(impl: Impl): Promise<{ child: ChildProcess; port: number }> {
@@ -190,7 +214,7 @@ async function main(): Promise<void> {
   const codec = codecCost();
   console.log(`protobufjs (reflection, runtime-compiled): decode PutRequest ${codec.decodePutNs.toFixed(0)} ns, ` +
     `encode PutResponse ${codec.encodePutResponseNs.toFixed(0)} ns`);
-  const impls: Impl[] = ['synod-http2', 'grpc-js'];
+  const impls: Impl[] = ['synod-h2', 'node-http2', 'grpc-js'];
   const all = loads();
   const got = new Map<string, Figures[]>();
   for (let round = 0; round < ROUNDS; round++) {
@@ -229,9 +253,12 @@ async function main(): Promise<void> {
       summary[`${load.name}_${impl}_p99_ms`] = Number(p99.toFixed(3));
       row.push(`${impl} ${rps.toFixed(0)}/s p50 ${p50.toFixed(2)} p99 ${p99.toFixed(2)} ms cpu ${cpu.toFixed(0)} us/put`);
     }
-    const ratio = (summary[`${load.name}_synod-http2_rps`] ?? NaN) / (summary[`${load.name}_grpc-js_rps`] ?? NaN);
-    summary[`${load.name}_ratio`] = Number(ratio.toFixed(2));
-    console.log(`${load.name.padEnd(14)} ${row.join(' | ')} | ratio ${ratio.toFixed(2)}x`);
+    const synod = summary[`${load.name}_synod-h2_rps`] ?? NaN;
+    const vsHttp2 = synod / (summary[`${load.name}_node-http2_rps`] ?? NaN);
+    const vsGrpcJs = synod / (summary[`${load.name}_grpc-js_rps`] ?? NaN);
+    summary[`${load.name}_ratio_vs_node_http2`] = Number(vsHttp2.toFixed(2));
+    summary[`${load.name}_ratio_vs_grpc_js`] = Number(vsGrpcJs.toFixed(2));
+    console.log(`${load.name.padEnd(14)} ${row.join(' | ')} | synod-h2 ${vsHttp2.toFixed(2)}x node-http2, ${vsGrpcJs.toFixed(2)}x grpc-js`);
   }
   console.log(JSON.stringify({ bench: 'grpc', rounds: ROUNDS, ...summary,
     decode_put_ns: Math.round(codec.decodePutNs), encode_put_response_ns: Math.round(codec.encodePutResponseNs) }));

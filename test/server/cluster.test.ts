@@ -17,7 +17,7 @@ for (const protocol of ['raft', 'multipaxos']) describe(`a three-member cluster 
     await cluster.stop();
   });
 
-  test('etcdctl: put, get, prefix, del, txn, member list, endpoint status', { skip: etcdctl ? false : 'etcdctl is not installed (apt-get install etcd-client)' }, () => {
+  test('etcdctl: put, get, prefix, del, txn, member list, endpoint status (also --cluster)', { skip: etcdctl ? false : 'etcdctl is not installed (apt-get install etcd-client)' }, () => {
     const run = (args: string[], input?: string): string =>
       execFileSync('etcdctl', ['--endpoints', cluster.endpoints.join(','), ...args], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' }, ...(input === undefined ? {} : { input }) });
     assert.equal(run(['put', 'ctl/a', '1']).trim(), 'OK');
@@ -40,6 +40,14 @@ for (const protocol of ['raft', 'multipaxos']) describe(`a three-member cluster 
     const status = JSON.parse(run(['endpoint', 'status', '-w', 'json'])) as { Status: { leader: number; header: { member_id: number } } }[];
     assert.equal(status.length, 3);
     assert.equal(status.filter((s) => s.Status.leader === s.Status.header.member_id).length, 1);
+    // --cluster dials the client URLs from member list, scheme and all: the HTTP/2 :authority is "http://host:port".
+    const one = ['--endpoints', cluster.endpoints[0] as string];
+    const ctl = (args: string[]): string => execFileSync('etcdctl', [...one, ...args], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
+    const all = JSON.parse(ctl(['endpoint', 'status', '--cluster', '-w', 'json'])) as { Endpoint: string }[];
+    assert.deepEqual(all.map((s) => s.Endpoint.replace('http://', '')).sort(), [...cluster.endpoints].sort());
+    const health = spawnSync('etcdctl', [...one, 'endpoint', 'health', '--cluster'], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
+    assert.equal(health.status, 0, health.stderr);
+    assert.equal(`${health.stdout}${health.stderr}`.split('\n').filter((l) => / is healthy/.test(l)).length, 3);
   });
 
   test('the npm etcd3 client: put, get, delete, prefix, txn', async () => {
