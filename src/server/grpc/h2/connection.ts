@@ -3,6 +3,7 @@
 // the event loop produces goes out in one socket write, and the response of a
 // unary call is three frames with no stream objects from node:stream.
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import {
   CLIENT_PREFACE, DEFAULT_MAX_FRAME_SIZE, DEFAULT_WINDOW, ErrorCode, FRAME_HEADER_LENGTH, Flag, FrameType,
   MAX_ALLOWED_FRAME_SIZE, MAX_WINDOW, SETTINGS_ACK, Setting, errorName, frame, goAwayFrame, rstStreamFrame,
@@ -40,6 +41,13 @@ export interface H2Handler {
 const SOCKET_HIGH_WATER = 1024 * 1024;
 /** Output the client leaves unread before the connection is cut (floods of PING or SETTINGS, say). */
 const SOCKET_HARD_LIMIT = 256 * 1024 * 1024;
+/**
+ * Streams a client may reset per second before the connection is cut
+ * (ENHANCE_YOUR_CALM): each reset stream still started a call, so a client
+ * opening and resetting streams in a loop (the "rapid reset" attack) would
+ * get unbounded work for free.
+ */
+const MAX_RESETS_PER_SECOND = 1000;
 const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 const REQUEST_PSEUDO = new Set([':method', ':scheme', ':path', ':authority']);
 
@@ -75,6 +83,8 @@ export class H2Connection implements StreamOwner {
   private goingAway = false;
   private ended = false;
   private readonly flushBound = (): void => this.flush();
+  private resetWindowStart = 0;
+  private resetsInWindow = 0;
 
   constructor(
     private readonly socket: Socket,
@@ -498,7 +508,17 @@ export class H2Connection implements StreamOwner {
     if (streamId === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'RST_STREAM on stream 0');
     if (payload.length !== 4) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'RST_STREAM length not 4');
     if (streamId > this.lastStreamId) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `RST_STREAM on idle stream ${streamId}`);
-    this.streams.get(streamId)?.close();
+    const stream = this.streams.get(streamId);
+    if (stream === undefined) return;
+    const now = performance.now();
+    if (now - this.resetWindowStart > 1000) {
+      this.resetWindowStart = now;
+      this.resetsInWindow = 0;
+    }
+    if (++this.resetsInWindow > MAX_RESETS_PER_SECOND) {
+      throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, `more than ${MAX_RESETS_PER_SECOND} streams reset by the client in a second`);
+    }
+    stream.close();
   }
 
   private onGoAway(streamId: number): void {

@@ -331,3 +331,60 @@ describe('HTTP/2 layer: streams', () => {
     await closing;
   });
 });
+
+describe('HTTP/2 layer: hostile and random input', () => {
+  test('a client resetting streams in a loop (rapid reset) is cut off with ENHANCE_YOUR_CALM', async () => {
+    const run = await startServer({ put: () => new Promise(() => {}) });
+    const c = await RawClient.open(run.port);
+    const burst: Buffer[] = [];
+    for (let id = 1; id < 2 * 1100; id += 2) {
+      burst.push(headersFrame(id, PUT_HEADERS), frame(FrameType.RST_STREAM, 0, id, Buffer.from([0, 0, 0, ErrorCode.CANCEL])));
+    }
+    c.send(...burst);
+    await c.closedWithin();
+    assert.equal(c.goAway()?.payload.readUInt32BE(4), ErrorCode.ENHANCE_YOUR_CALM);
+    await run.server.close();
+  });
+
+  test('300 mutated byte streams never take the server down, and it serves afterwards', async () => {
+    const run = await startServer(new FakeKv());
+    // A valid exchange: preface, SETTINGS, PING, two calls (one split over CONTINUATION, one with padding).
+    const block = encodeHeaders(PUT_HEADERS);
+    const padded = Buffer.concat([Buffer.from([3]), putBody('p'), Buffer.alloc(3)]);
+    const valid = Buffer.concat([CLIENT_PREFACE, settingsFrame([[0x4, 100_000]]), frame(FrameType.PING, 0, 0, Buffer.alloc(8)),
+      frame(FrameType.HEADERS, 0, 1, block.subarray(0, 10)), frame(FrameType.CONTINUATION, Flag.END_HEADERS, 1, block.subarray(10)),
+      frame(FrameType.DATA, Flag.END_STREAM, 1, putBody('a')), windowUpdateFrame(0, 1000),
+      headersFrame(3, PUT_HEADERS), frame(FrameType.DATA, Flag.END_STREAM | Flag.PADDED, 3, padded)]);
+    let seed = 0x9e3779b9;
+    const rand = (n: number): number => {
+      seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5;
+      return (seed >>> 0) % n;
+    };
+    for (let i = 0; i < 300; i++) {
+      const bytes = Buffer.from(valid);
+      const kind = rand(4);
+      if (kind === 0) {
+        for (let k = 0; k < 1 + rand(4); k++) bytes[CLIENT_PREFACE.length + rand(bytes.length - CLIENT_PREFACE.length)] = rand(256);
+      } else if (kind === 1) {
+        const at = CLIENT_PREFACE.length + rand(bytes.length - CLIENT_PREFACE.length);
+        bytes[at] = (bytes[at] ?? 0) ^ (1 << rand(8));
+      } else if (kind === 2) {
+        const junk = Buffer.alloc(9 + rand(40));
+        for (let k = 0; k < junk.length; k++) junk[k] = rand(256);
+        junk[0] = 0;
+        junk.writeUInt16BE(junk.length - 9, 1);
+        const at = CLIENT_PREFACE.length + 15;
+        bytes.set(Buffer.concat([junk, bytes.subarray(at, bytes.length - junk.length)]), at);
+      } else {
+        bytes.set(Buffer.alloc(1 + rand(8), 0xff), CLIENT_PREFACE.length + rand(bytes.length - CLIENT_PREFACE.length - 9));
+      }
+      const c = await RawClient.open(run.port, false);
+      c.send(bytes);
+      await new Promise((r) => setTimeout(r, 5));
+      c.close();
+    }
+    const r = await rawCall(run.address, { ':path': '/etcdserverpb.KV/Put' }, [putBody('after')]);
+    assert.equal(rawStatus(r), GrpcStatus.OK);
+    await run.server.close();
+  });
+});
