@@ -277,4 +277,3 @@ async function runUnary(call: UnaryCall, request: unknown): Promise<void> {
   }
 }
 
-export { OK_TRAILERS };

@@ -158,12 +158,7 @@ export class H2Connection implements StreamOwner {
   }
 
   consumed(stream: H2Stream, bytes: number): void {
-    this.uncredited += bytes;
-    if (this.uncredited >= this.limits.connectionWindow / 2) {
-      this.queue(windowUpdateFrame(0, this.uncredited));
-      this.recvWindow += this.uncredited;
-      this.uncredited = 0;
-    }
+    this.creditConnection(bytes);
     if (stream.remoteEnded) return;
     stream.uncredited += bytes;
     if (stream.uncredited >= this.limits.streamWindow / 2) {
