@@ -32,6 +32,8 @@ export interface MemberConfig {
   readonly autoCompaction?: AutoCompaction | null;
   /** etcd's --strict-reconfig-check: refuse membership changes that leave no reachable quorum (absent: true). */
   readonly strictReconfigCheck?: boolean;
+  /** etcd's --max-learners: learner members at once (absent: 1). */
+  readonly maxLearners?: number;
 }
 
 export class ConfigError extends Error {
@@ -59,6 +61,7 @@ export interface MemberFlags {
   /** synod's own: how often revision-mode auto-compaction checks (etcd: 5 minutes). */
   readonly autoCompactionInterval?: string | undefined;
   readonly strictReconfigCheck?: string | undefined;
+  readonly maxLearners?: string | undefined;
 }
 
 export function parseUrls(flag: string, value: string): URL[] {
@@ -131,6 +134,7 @@ export function resolveConfig(flags: MemberFlags): MemberConfig {
   const token = flags.initialClusterToken ?? 'synod-cluster';
   const strict = flags.strictReconfigCheck ?? 'true';
   if (strict !== 'true' && strict !== 'false') throw new ConfigError(`--strict-reconfig-check must be 'true' or 'false', got '${strict}'`);
+  const maxLearners = positiveInt('max-learners', flags.maxLearners ?? '1');
   const heartbeatMs = positiveInt('heartbeat-interval', flags.heartbeatInterval ?? '100');
   const electionMs = positiveInt('election-timeout', flags.electionTimeout ?? '1000');
   if (electionMs < 5 * heartbeatMs) throw new ConfigError(`--election-timeout (${electionMs} ms) must be at least 5 times --heartbeat-interval (${heartbeatMs} ms)`);
@@ -171,5 +175,6 @@ export function resolveConfig(flags: MemberFlags): MemberConfig {
     members,
     autoCompaction,
     strictReconfigCheck: strict === 'true',
+    maxLearners,
   };
 }

@@ -19,6 +19,8 @@ describe('member configuration (etcd flags)', () => {
     assert.equal(c.advertiseClientUrls[0]?.port, '22379');
     assert.equal(c.tickMs, 100);
     assert.equal(c.electionTicks, 10);
+    assert.equal(c.maxLearners, 1);
+    assert.equal(resolveConfig({ maxLearners: '3' }).maxLearners, 3);
   });
   test('every member derives the same ids', () => {
     const ids = ['infra1', 'infra2', 'infra3'].map((name, i) =>
@@ -38,6 +40,7 @@ describe('member configuration (etcd flags)', () => {
       [{ protocol: 'zab' }, /--protocol/],
       [{ strictReconfigCheck: 'maybe' }, /--strict-reconfig-check must be 'true' or 'false', got 'maybe'/],
       [{ heartbeatInterval: '100', electionTimeout: '200' }, /at least 5 times/],
+      [{ maxLearners: '0' }, /--max-learners must be a positive whole number, got '0'/],
       [{ name: 'a b' }, /--name/],
     ];
     for (const [flags, re] of bad) assert.throws(() => resolveConfig(flags), (e: unknown) => e instanceof ConfigError && re.test(e.message), JSON.stringify(flags));

@@ -97,6 +97,20 @@ describe('planning membership changes (Raft thesis §4.1: one server at a time)'
     assert.ok(planChange({ type: 'add', peerUrls: ['http://127.0.0.1:1005'], learner: false }, withLearner, first.directory, ctx()).ok, 'a voter may still be added');
   });
 
+  test('--max-learners 2 lets a second learner in and refuses a third', () => {
+    const two = { ...ctx(), maxLearners: 2 };
+    let c = conf;
+    let d = dir;
+    for (const port of [1004, 1005]) {
+      const p = planChange({ type: 'add', peerUrls: [`http://127.0.0.1:${port}`], learner: true }, c, d, two);
+      assert.ok(p.ok && p.member !== null, `learner ${port - 1003}`);
+      c = { ...c, learners: [...c.learners, p.member.id] };
+      d = p.directory;
+    }
+    const third = planChange({ type: 'add', peerUrls: ['http://127.0.0.1:1006'], learner: true }, c, d, two);
+    assert.equal(third.ok ? 'accepted' : third.code, 'too-many-learners');
+  });
+
   test('update and publish re-assert the role and change only the directory', () => {
     const u = planChange({ type: 'update', id: b, peerUrls: ['http://127.0.0.1:2002'] }, conf, dir, ctx());
     assert.ok(u.ok);

@@ -21,7 +21,7 @@ export type MemberChange =
 /** Why a change is refused; `code` picks the gRPC status (etcd's where etcd has one). */
 export type RefusalCode = 'not-found' | 'exists' | 'bad-urls' | 'not-learner' | 'learner-not-ready' | 'too-many' | 'too-many-learners' | 'invalid' | 'not-enough-started' | 'unhealthy';
 
-/** etcd's limit on learners at once (its --max-learners default): a learner is a member on its way to voting. */
+/** etcd's default limit on learners at once (--max-learners): a learner is a member on its way to voting. */
 export const MAX_LEARNERS = 1;
 
 export interface Refusal {
@@ -50,6 +50,8 @@ export interface PlanContext {
    * a quorum the leader reaches is refused; when absent, nothing is checked.
    */
   readonly reachable?: (id: NodeId) => boolean;
+  /** etcd's --max-learners: learners at once (absent: MAX_LEARNERS). */
+  readonly maxLearners?: number;
 }
 
 const refuse = (code: RefusalCode, message: string): Refusal => ({ ok: false, code, message });
@@ -99,7 +101,7 @@ export function planChange(change: MemberChange, conf: ConfState, dir: Directory
       if (current.includes(id) || findMember(dir, id) !== undefined) return refuse('exists', 'etcdserver: member ID already exist');
       if (urlsTaken(dir, urls, null)) return refuse('exists', 'etcdserver: Peer URLs already exists');
       if (current.length >= MAX_MEMBERS) return refuse('too-many', `synod: a cluster has at most ${MAX_MEMBERS} members`);
-      if (change.learner && learners(conf).length >= MAX_LEARNERS) return refuse('too-many-learners', 'etcdserver: too many learner members in cluster');
+      if (change.learner && learners(conf).length >= (ctx.maxLearners ?? MAX_LEARNERS)) return refuse('too-many-learners', 'etcdserver: too many learner members in cluster');
       if (!change.learner && ctx.reachable !== undefined && !quorumReachable([...voters(conf), id], ctx.reachable)) return refuse('not-enough-started', NOT_ENOUGH_STARTED);
       const member = { id, name: '', peerUrls: urls };
       return { ok: true, ops: [{ type: change.learner ? 'add-learner' : 'add-voter', node: id }], directory: withMember(dir, member), member };

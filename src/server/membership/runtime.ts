@@ -84,6 +84,7 @@ export class MembershipRuntime {
       directoryOf: (conf) => this.directory(conf),
       plan: {
         token: this.o.cfg.initialClusterToken,
+        ...(this.o.cfg.maxLearners === undefined ? {} : { maxLearners: this.o.cfg.maxLearners }),
         // The leader reaches itself and the members it holds a peer connection to.
         ...(this.o.cfg.strictReconfigCheck === false ? {} : { reachable: (id: NodeId) => id === this.o.cfg.memberId || this.o.transport.connected(id) }),
       },
