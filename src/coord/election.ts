@@ -4,14 +4,15 @@
 // leader's fencing token is its key's create revision; proclaim changes the
 // value, never the token.
 
+import * as grpc from '@grpc/grpc-js';
 import type { EtcdClient } from '../server/client.js';
-import { prefixEnd } from '../server/client.js';
+import { EtcdClientError, prefixEnd } from '../server/client.js';
 import { NotLeaderError } from './errors.js';
 import { firstCreated, putOp, range, type Kv } from './etcd-ops.js';
 import { takeTurn, type AcquireOptions } from './queue.js';
 import type { Session } from './session.js';
 import { Tenure } from './tenure.js';
-import { watchOnce } from './watcher.js';
+import { sleep, watchOnce } from './watcher.js';
 
 export interface ElectionOptions {
   /** TTL of the lease behind each campaign, when no session is given (default 60 s). */
@@ -31,6 +32,15 @@ export interface Leader {
   /** Lease ID, decimal. */
   readonly leaseId: string;
 }
+
+/**
+ * Read failures observe() waits out: no member reachable or no leader
+ * (UNAVAILABLE), or no answer in time. Anything else (a bad request, a
+ * refused one) ends the iteration.
+ */
+const TRANSIENT = new Set<number>([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED]);
+const RETRY_MIN_MS = 100;
+const RETRY_MAX_MS = 2000;
 
 const bytes = (v: string | Buffer): Buffer => (typeof v === 'string' ? Buffer.from(v) : v);
 const leaderOf = (kv: Kv): Leader => ({ key: kv.key, value: kv.value, token: kv.createRevision, modRevision: kv.modRevision, leaseId: kv.lease });
@@ -98,14 +108,17 @@ export class Election {
    * Every leader and every value a leader proclaims, in order, until the
    * signal aborts (or the consumer stops). A change may be skipped only in
    * favour of a later one (after a watch failure the current leader is re-read).
-   * A read that fails ends the iteration with its error.
+   * A read that fails for want of a reachable member or of time is tried again
+   * with a growing back-off (100 ms to 2 s); any other failure ends the
+   * iteration with its error.
    */
   async *observe(opts: { readonly signal?: AbortSignal } = {}): AsyncGenerator<Leader, void, undefined> {
     const signal = opts.signal ?? new AbortController().signal;
     const rangeEnd = prefixEnd(this.prefix);
     let last: Leader | undefined;
     while (!signal.aborted) {
-      const r = await range(this.client, firstCreated(this.prefix, rangeEnd));
+      const r = await this.readRetrying(rangeEnd, signal);
+      if (r === undefined) return;
       const kv = r.kvs[0];
       if (kv === undefined) {
         // No leader: wait for any candidate to appear, then re-read.
@@ -120,5 +133,20 @@ export class Election {
         if (e.kv.createRevision === leader.token) yield (last = leaderOf(e.kv));
       }
     }
+  }
+
+  /** The current leader's read, tried again while it fails transiently; undefined once the signal aborts. */
+  private async readRetrying(rangeEnd: Buffer, signal: AbortSignal): Promise<Awaited<ReturnType<typeof range>> | undefined> {
+    let wait = RETRY_MIN_MS;
+    while (!signal.aborted) {
+      try {
+        return await range(this.client, firstCreated(this.prefix, rangeEnd));
+      } catch (err) {
+        if (!(err instanceof EtcdClientError) || err.code === undefined || !TRANSIENT.has(err.code)) throw err;
+        await sleep(wait, signal);
+        wait = Math.min(RETRY_MAX_MS, wait * 2);
+      }
+    }
+    return undefined;
   }
 }

@@ -39,7 +39,8 @@ function moveOn(client: EtcdClient, from: string): void {
   if (endpointOf(client) === from) cursor.set(client, (cursor.get(client) ?? 0) + 1);
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/** Resolves after `ms`, or at once when the signal aborts. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(done, ms);
     function done(): void {

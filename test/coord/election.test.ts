@@ -4,7 +4,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { EtcdClient } from '../../src/server/client.js';
+import { EtcdClient, EtcdClientError } from '../../src/server/client.js';
 import { Election, AcquireAbortedError, LockLostError, NotLeaderError, type Leader } from '../../src/coord/index.js';
 import { BACKENDS, until, type Backend } from './backends.js';
 
@@ -18,6 +18,23 @@ function observeInto(election: Election): { seen: Leader[]; stop(): void; done: 
     for await (const l of election.observe({ signal: ac.signal })) seen.push(l);
   })();
   return { seen, stop: () => ac.abort(), done };
+}
+
+/** A client whose next `failures` Range calls fail with `code`, as when no member answers. */
+class FlakyReads extends EtcdClient {
+  failures = 0;
+  code = 14; // UNAVAILABLE
+  ranges = 0;
+  override async call(service: string, method: string, request: unknown): Promise<never> {
+    if (method === 'Range') {
+      this.ranges++;
+      if (this.failures > 0) {
+        this.failures--;
+        throw new EtcdClientError('127.0.0.1:1: no connection established', this.code);
+      }
+    }
+    return super.call(service, method, request) as Promise<never>;
+  }
 }
 
 /** Interrupts an etcdctl (it resigns on SIGINT), then kills it if it has not exited within 3 s. */
@@ -78,6 +95,30 @@ for (const b of BACKENDS) describe(`election on ${b.name}`, { skip: b.skip }, ()
     assert.equal((await election.leader())?.token, bl.token);
     assert.equal((await a.guardedPut('et/lost-resource', 'stale')).ok, false);
     await bl.resign();
+  });
+
+  test('observe() waits out reads that fail for want of a member, and ends on any other failure', async () => {
+    const flaky = new FlakyReads({ endpoints: backend.endpoints });
+    try {
+      const election = new Election(client, 'et/flaky', { ttlSeconds: 5 });
+      const a = await election.campaign('a');
+      flaky.failures = 3; // the first read fails three times (backing off 100, 200, 400 ms), then succeeds
+      const watch = observeInto(new Election(flaky, 'et/flaky', { ttlSeconds: 5 }));
+      await until('observe to see a after the failed reads', () => watch.seen.length === 1);
+      assert.equal(flaky.ranges, 4);
+      await a.proclaim('a2');
+      await until('observe to see a2', () => watch.seen.some((l) => l.value.toString() === 'a2'));
+      watch.stop();
+      await watch.done;
+      // A refused read is not waited out: the iteration ends with its error.
+      flaky.failures = 1;
+      flaky.code = 3; // INVALID_ARGUMENT
+      const refused = observeInto(new Election(flaky, 'et/flaky', { ttlSeconds: 5 }));
+      await assert.rejects(refused.done, /no connection established/);
+      await a.resign();
+    } finally {
+      flaky.close();
+    }
   });
 
   test('a campaign that times out leaves the line', async () => {
