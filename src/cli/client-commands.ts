@@ -5,14 +5,15 @@
 
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { EtcdClient, EtcdClientError, prefixRange } from '../server/client.js';
+import type { EtcdClient} from '../server/client.js';
+import { EtcdClientError, prefixRange } from '../server/client.js';
 import { UsageError, EXIT_VERDICT } from './errors.js';
 import { parseFormat, toJson, table, hexId, type OutputFormat } from './output.js';
 import { parseTxn } from './txn-parse.js';
 import { registerMemberChanges } from './member-commands.js';
+import { connect, withConnectionOptions, type ConnectionOpts } from './connection.js';
 
-interface GlobalOpts {
-  endpoints: string;
+interface GlobalOpts extends ConnectionOpts {
   writeOut: string;
   commandTimeout: string;
 }
@@ -21,8 +22,7 @@ interface GlobalOpts {
 type Any = any;
 
 function withClientOptions(cmd: Command): Command {
-  return cmd
-    .option('--endpoints <list>', 'comma-separated gRPC endpoints', '127.0.0.1:2379')
+  return withConnectionOptions(cmd)
     .option('-w, --write-out <format>', 'simple, json or table', 'simple')
     .option('--command-timeout <ms>', 'timeout of one request in milliseconds', '5000');
 }
@@ -35,13 +35,7 @@ function durationMs(value: string): number {
 
 async function withClient(opts: GlobalOpts, run: (c: EtcdClient, format: OutputFormat) => Promise<void>): Promise<void> {
   const format = parseFormat(opts.writeOut);
-  const endpoints = opts.endpoints.split(',').filter((s) => s.trim() !== '');
-  let client: EtcdClient;
-  try {
-    client = new EtcdClient({ endpoints, commandTimeoutMs: durationMs(opts.commandTimeout) });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const client = connect(opts, durationMs(opts.commandTimeout));
   try {
     await run(client, format);
   } catch (err) {

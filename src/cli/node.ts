@@ -29,6 +29,10 @@ export function register(program: Command): void {
     .option('--auto-compaction-mode <mode>', "periodic or revision: how --auto-compaction-retention is read", 'periodic')
     .option('--auto-compaction-retention <value>', 'history kept by auto-compaction: hours or a duration (periodic, e.g. 1, 30m), or revisions (revision); 0: off', '0')
     .option('--auto-compaction-interval <duration>', 'how often revision-mode auto-compaction checks (synod\'s own flag)', '5m')
+    .option('--cert-file <path>', 'certificate (PEM) for https:// client URLs')
+    .option('--key-file <path>', 'private key (PEM) of --cert-file')
+    .option('--trusted-ca-file <path>', 'CA (PEM) that client certificates must chain to, with --client-cert-auth')
+    .option('--client-cert-auth', 'require a client certificate signed by --trusted-ca-file on https:// client URLs')
     .option('--max-learners <n>', 'learner members the cluster may have at once', '1')
     .option('--strict-reconfig-check <bool>', 'refuse a membership change that would leave the voters without a quorum the leader reaches (true or false)', 'true')
     .action(async (flags: MemberFlags & { snapshotCount: string }) => {

@@ -3,26 +3,26 @@
 
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { EtcdClient, EtcdClientError } from '../server/client.js';
+import type { EtcdClient} from '../server/client.js';
+import { EtcdClientError } from '../server/client.js';
 import { ConfigError, resolveConfig } from '../server/config.js';
 import { createLogger } from '../server/logger.js';
 import { decodeSnapshotFile, MAX_SNAPSHOT_FILE_BYTES, SnapshotFileError, type SnapshotHeader } from '../server/snapshot-file.js';
 import { restoreDataDir, RestoreError } from '../server/snapshot-restore.js';
 import { UsageError, EXIT_VERDICT } from './errors.js';
+import { connect, withConnectionOptions, type ConnectionOpts } from './connection.js';
 import { parseFormat, table, toJson, hexId } from './output.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
 
-interface ClientOpts {
-  endpoints: string;
+interface ClientOpts extends ConnectionOpts {
   writeOut: string;
   commandTimeout: string;
 }
 
 function withClientOptions(cmd: Command): Command {
-  return cmd
-    .option('--endpoints <list>', 'comma-separated gRPC endpoints', '127.0.0.1:2379')
+  return withConnectionOptions(cmd)
     .option('-w, --write-out <format>', 'simple, json or table', 'simple')
     .option('--command-timeout <ms>', 'timeout of one request in milliseconds', '5000');
 }
@@ -31,11 +31,7 @@ function client(opts: ClientOpts): EtcdClient {
   const m = /^(\d+)(ms|s)?$/.exec(opts.commandTimeout);
   const ms = m === null ? 0 : Number(m[1]) * (m[2] === 's' ? 1000 : 1);
   if (ms <= 0) throw new UsageError(`--command-timeout must be milliseconds (e.g. 5000 or 5s), got '${opts.commandTimeout}'`);
-  try {
-    return new EtcdClient({ endpoints: opts.endpoints.split(',').filter((s) => s.trim() !== ''), commandTimeoutMs: ms });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  return connect(opts, ms);
 }
 
 async function run(opts: ClientOpts, body: (c: EtcdClient) => Promise<void>): Promise<void> {

@@ -1,30 +1,26 @@
 // `synod watch` and `synod lease ...`, in etcdctl's shape.
 
 import type { Command } from 'commander';
-import { EtcdClient, EtcdClientError, prefixRange } from '../server/client.js';
+import type { EtcdClient} from '../server/client.js';
+import { EtcdClientError, prefixRange } from '../server/client.js';
 import { UsageError, EXIT_VERDICT } from './errors.js';
+import { connect, withConnectionOptions, type ConnectionOpts } from './connection.js';
 import { parseFormat, toJson, hexId } from './output.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
 
-interface ClientOpts {
-  endpoints: string;
+interface ClientOpts extends ConnectionOpts {
   writeOut: string;
 }
 
 function withClientOptions(cmd: Command): Command {
-  return cmd
-    .option('--endpoints <list>', 'comma-separated gRPC endpoints', '127.0.0.1:2379')
+  return withConnectionOptions(cmd)
     .option('-w, --write-out <format>', 'simple or json', 'simple');
 }
 
 function client(opts: ClientOpts): EtcdClient {
-  try {
-    return new EtcdClient({ endpoints: opts.endpoints.split(',').filter((s) => s.trim() !== '') });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  return connect(opts);
 }
 
 function leaseId(value: string): string {

@@ -33,6 +33,12 @@ export interface ClientOptions {
   readonly endpoints: readonly string[];
   readonly dialTimeoutMs?: number;
   readonly commandTimeoutMs?: number;
+  /**
+   * TLS (PEM): the CA that signs the servers' certificates (absent: the
+   * system's), and a client certificate and key for servers that ask for one.
+   * Given, or with any https:// endpoint, every endpoint is dialled over TLS.
+   */
+  readonly tls?: { readonly ca?: Buffer; readonly cert?: Buffer; readonly key?: Buffer };
 }
 
 export class EtcdClientError extends Error {
@@ -55,11 +61,17 @@ export class EtcdClient {
   readonly endpoints: readonly string[];
   private readonly clients = new Map<string, Record<string, Any>>();
   private readonly commandTimeoutMs: number;
+  private readonly credentials: grpc.ChannelCredentials;
 
   constructor(opts: ClientOptions) {
     if (opts.endpoints.length === 0) throw new EtcdClientError('no endpoints given', undefined);
     this.endpoints = opts.endpoints.map(normalizeEndpoint);
     this.commandTimeoutMs = opts.commandTimeoutMs ?? 5000;
+    const tls = opts.tls ?? (opts.endpoints.some((e) => e.trim().startsWith('https://')) ? {} : undefined);
+    if (tls !== undefined && (tls.cert === undefined) !== (tls.key === undefined)) {
+      throw new EtcdClientError('a client certificate needs its key, and a key its certificate', undefined);
+    }
+    this.credentials = tls === undefined ? grpc.credentials.createInsecure() : grpc.credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null);
   }
 
   private stub(endpoint: string, service: string): Any {
@@ -71,7 +83,7 @@ export class EtcdClient {
     let s = perEndpoint[service];
     if (s === undefined) {
       const Ctor = services()[service];
-      s = new Ctor(endpoint, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 << 20 });
+      s = new Ctor(endpoint, this.credentials, { 'grpc.max_receive_message_length': 64 << 20 });
       perEndpoint[service] = s;
     }
     return s;

@@ -2,6 +2,7 @@
 // validated up front so that a mistake is reported by name before anything starts.
 
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { NodeId } from '../core/ids.js';
 import { AutoCompactionConfigError, parseAutoCompaction, type AutoCompaction } from './auto-compact.js';
 
@@ -34,6 +35,16 @@ export interface MemberConfig {
   readonly strictReconfigCheck?: boolean;
   /** etcd's --max-learners: learner members at once (absent: 1). */
   readonly maxLearners?: number;
+  /** TLS for the client URLs (https://), from --cert-file, --key-file, --trusted-ca-file, --client-cert-auth. */
+  readonly clientTls?: ClientTls;
+}
+
+/** The client port's certificate and key (PEM), and, with client-cert-auth, the CA that client certificates must chain to. */
+export interface ClientTls {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly ca?: Buffer;
+  readonly clientCertAuth: boolean;
 }
 
 export class ConfigError extends Error {
@@ -62,9 +73,14 @@ export interface MemberFlags {
   readonly autoCompactionInterval?: string | undefined;
   readonly strictReconfigCheck?: string | undefined;
   readonly maxLearners?: string | undefined;
+  readonly certFile?: string | undefined;
+  readonly keyFile?: string | undefined;
+  readonly trustedCaFile?: string | undefined;
+  readonly clientCertAuth?: string | boolean | undefined;
 }
 
-export function parseUrls(flag: string, value: string): URL[] {
+/** URLs of a list flag; `https` is allowed only where TLS is offered (the client URLs). */
+export function parseUrls(flag: string, value: string, allowHttps = false): URL[] {
   const parts = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
   if (parts.length === 0) throw new ConfigError(`--${flag} is empty`);
   return parts.map((p) => {
@@ -74,7 +90,8 @@ export function parseUrls(flag: string, value: string): URL[] {
     } catch {
       throw new ConfigError(`--${flag}: '${p}' is not a URL (expected e.g. http://127.0.0.1:2379)`);
     }
-    if (url.protocol !== 'http:') throw new ConfigError(`--${flag}: '${p}' uses ${url.protocol} — only http:// is supported (TLS is not offered yet)`);
+    if (url.protocol === 'https:' && !allowHttps) throw new ConfigError(`--${flag}: '${p}' uses https: — TLS is offered on the client URLs only; peer and metrics URLs are http://`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`--${flag}: '${p}' uses ${url.protocol} — expected http:// (or https:// for client URLs)`);
     if (url.port === '') throw new ConfigError(`--${flag}: '${p}' has no port`);
     if (url.pathname !== '/' && url.pathname !== '') throw new ConfigError(`--${flag}: '${p}' must not have a path`);
     return url;
@@ -119,8 +136,9 @@ export function resolveConfig(flags: MemberFlags): MemberConfig {
   if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new ConfigError(`--name '${name}' may hold only letters, digits, '.', '_' and '-'`);
   const listenPeerUrls = parseUrls('listen-peer-urls', flags.listenPeerUrls ?? 'http://localhost:2380');
   const initialAdvertisePeerUrls = parseUrls('initial-advertise-peer-urls', flags.initialAdvertisePeerUrls ?? listenPeerUrls.map((u) => u.origin).join(','));
-  const listenClientUrls = parseUrls('listen-client-urls', flags.listenClientUrls ?? 'http://localhost:2379');
-  const advertiseClientUrls = parseUrls('advertise-client-urls', flags.advertiseClientUrls ?? listenClientUrls.map((u) => u.origin).join(','));
+  const listenClientUrls = parseUrls('listen-client-urls', flags.listenClientUrls ?? 'http://localhost:2379', true);
+  const advertiseClientUrls = parseUrls('advertise-client-urls', flags.advertiseClientUrls ?? listenClientUrls.map((u) => u.origin).join(','), true);
+  const clientTls = resolveClientTls(flags, listenClientUrls);
   const initialCluster = parseInitialCluster(flags.initialCluster ?? `${name}=${initialAdvertisePeerUrls.map((u) => u.origin).join(',')}`);
   const own = initialCluster.get(name);
   if (own === undefined) throw new ConfigError(`--initial-cluster has no member named '${name}' (the --name of this member)`);
@@ -176,5 +194,44 @@ export function resolveConfig(flags: MemberFlags): MemberConfig {
     autoCompaction,
     strictReconfigCheck: strict === 'true',
     maxLearners,
+    ...(clientTls === undefined ? {} : { clientTls }),
+  };
+}
+
+function readPem(flag: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new ConfigError(`--${flag}: cannot read '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/**
+ * TLS for the client port, as etcd configures it: the listen URLs' scheme
+ * decides (all https or all http), https needs --cert-file and --key-file,
+ * and --client-cert-auth needs --trusted-ca-file.
+ */
+function resolveClientTls(flags: MemberFlags, listen: readonly URL[]): ClientTls | undefined {
+  const https = listen.filter((u) => u.protocol === 'https:').length;
+  if (https > 0 && https < listen.length) throw new ConfigError('--listen-client-urls: mix of http:// and https:// URLs; use one scheme');
+  const auth = flags.clientCertAuth === true || flags.clientCertAuth === 'true';
+  if (flags.clientCertAuth !== undefined && typeof flags.clientCertAuth === 'string' && !['true', 'false'].includes(flags.clientCertAuth)) {
+    throw new ConfigError(`--client-cert-auth must be 'true' or 'false', got '${flags.clientCertAuth}'`);
+  }
+  if (https === 0) {
+    if (flags.certFile !== undefined || flags.keyFile !== undefined || auth) {
+      throw new ConfigError('--cert-file, --key-file and --client-cert-auth apply to https:// client URLs; --listen-client-urls are http://');
+    }
+    return undefined;
+  }
+  if (flags.certFile === undefined || flags.keyFile === undefined) {
+    throw new ConfigError('https:// client URLs need --cert-file and --key-file');
+  }
+  if (auth && flags.trustedCaFile === undefined) throw new ConfigError('--client-cert-auth needs --trusted-ca-file (the CA client certificates must chain to)');
+  return {
+    cert: readPem('cert-file', flags.certFile),
+    key: readPem('key-file', flags.keyFile),
+    ...(flags.trustedCaFile === undefined ? {} : { ca: readPem('trusted-ca-file', flags.trustedCaFile) }),
+    clientCertAuth: auth,
   };
 }

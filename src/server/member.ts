@@ -221,8 +221,11 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
       runtime: membership, membership: () => binding.membership(), clientUrls: (id) => clientUrlsById.get(id) ?? [], timeoutMs: opts.requestTimeoutMs ?? 5000,
       header: () => ({ cluster_id: cfg.clusterId, member_id: cfg.memberId, revision: node.sm.revision, raft_term: log.status().term }),
     }),
+  }, cfg.clientTls === undefined ? {} : {
+    tls: { cert: cfg.clientTls.cert, key: cfg.clientTls.key, ...(cfg.clientTls.ca === undefined ? {} : { ca: cfg.clientTls.ca }), requestCert: cfg.clientTls.clientCertAuth },
   });
   const clientAddr = urlHostPort(cfg.listenClientUrls[0] as URL);
+  if (cfg.clientTls !== undefined) logger.info({ clientCertAuth: cfg.clientTls.clientCertAuth }, 'client URLs served over TLS');
   const addr = await grpc.listen(clientAddr.port, clientAddr.host);
   let metricsServer: Server | null = null;
   let metricsPort: number | null = null;

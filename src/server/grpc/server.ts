@@ -9,6 +9,7 @@
 // messages, grpc-timeout, grpc-status/grpc-message trailers (or a
 // trailers-only answer), identity encoding only.
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import type { EtcdHandlers } from './handlers.js';
 import { buildMethodTable, unknownMethodMessage, type MethodEntry } from './method-table.js';
 import { loadEtcdRoot } from './proto.js';
@@ -25,6 +26,8 @@ export interface EtcdGrpcServerOptions extends Partial<CallLimits> {
   readonly maxConcurrentStreams?: number;
   /** Connections open at once; more are refused (closed at once). */
   readonly maxConnections?: number;
+  /** Serve over TLS (ALPN h2) with this certificate and key (PEM); with requestCert, clients must present one signed by `ca`. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer; readonly ca?: Buffer; readonly requestCert?: boolean };
 }
 
 /**
@@ -50,6 +53,8 @@ export class EtcdGrpcServer implements H2Handler {
   private readonly table: Map<string, MethodEntry>;
   private readonly limits: CallLimits;
   private readonly connections = new Set<H2Connection>();
+  /** Sockets of a TLS server accepted and not yet through their handshake. */
+  private readonly handshaking = new Set<Socket>();
   private readonly maxConnections: number;
   private readonly maxConcurrentStreams: number;
 
@@ -64,7 +69,21 @@ export class EtcdGrpcServer implements H2Handler {
     };
     this.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     this.maxConcurrentStreams = options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS;
-    this.net = createServer(this.onConnection.bind(this));
+    const tls = options.tls;
+    this.net = tls === undefined
+      ? createServer(this.onConnection.bind(this))
+      : createTlsServer({
+        cert: tls.cert, key: tls.key, ALPNProtocols: ['h2'],
+        ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+        // Client certificates, when asked for, must chain to `ca`: an unverified one is refused in the handshake.
+        requestCert: tls.requestCert === true, rejectUnauthorized: tls.requestCert === true,
+      }, this.onConnection.bind(this));
+    if (tls !== undefined) {
+      this.net.on('connection', (raw: Socket) => {
+        this.handshaking.add(raw);
+        raw.once('close', () => this.handshaking.delete(raw));
+      });
+    }
   }
 
   /** Starts listening; resolves with the bound address (port 0 picks a free port). */
@@ -87,6 +106,8 @@ export class EtcdGrpcServer implements H2Handler {
   close(graceMs = 0): Promise<void> {
     return new Promise((resolve) => {
       this.net.close(() => resolve());
+      // A TLS socket still in its handshake has no connection yet, and would hold close() open until it times out.
+      for (const s of this.handshaking) s.destroy();
       if (graceMs <= 0) {
         for (const c of this.connections) c.destroy();
         return;
@@ -99,6 +120,9 @@ export class EtcdGrpcServer implements H2Handler {
   }
 
   private onConnection(socket: Socket): void {
+    // A TLS socket wraps the raw one, which is done with its handshake.
+    const raw = (socket as Socket & { _parent?: Socket })._parent;
+    if (raw !== undefined) this.handshaking.delete(raw);
     if (this.connections.size >= this.maxConnections) {
       socket.destroy();
       return;
