@@ -33,6 +33,10 @@ export function register(program: Command): void {
     .option('--key-file <path>', 'private key (PEM) of --cert-file')
     .option('--trusted-ca-file <path>', 'CA (PEM) that client certificates must chain to, with --client-cert-auth')
     .option('--client-cert-auth', 'require a client certificate signed by --trusted-ca-file on https:// client URLs')
+    .option('--peer-cert-file <path>', 'certificate (PEM) for https:// peer URLs (TLS between members)')
+    .option('--peer-key-file <path>', 'private key (PEM) of --peer-cert-file')
+    .option('--peer-trusted-ca-file <path>', 'CA (PEM) that other members\' certificates must chain to')
+    .option('--peer-client-cert-auth', 'members dialling this one must present a certificate signed by --peer-trusted-ca-file')
     .option('--max-learners <n>', 'learner members the cluster may have at once', '1')
     .option('--strict-reconfig-check <bool>', 'refuse a membership change that would leave the voters without a quorum the leader reaches (true or false)', 'true')
     .action(async (flags: MemberFlags & { snapshotCount: string }) => {

@@ -14,9 +14,10 @@
 // Queued messages are written in batches: everything queued in one event-loop
 // turn goes out in one socket write, up to maxBatchBytes.
 
-import { createServer } from 'node:net';
+import { createServer, isIP } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { connect } from 'node:net';
+import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import type { NodeId } from '../core/ids.js';
 import { Codec, isHello } from './codec.js';
@@ -31,6 +32,13 @@ import type { MessageHandler, QueueLimits, Transport, TransportStats } from './t
 export interface PeerAddress {
   readonly host: string;
   readonly port: number;
+}
+
+export interface PeerTls {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly ca?: Buffer;
+  readonly clientCertAuth: boolean;
 }
 
 export interface TcpTransportOptions<M> extends QueueLimits {
@@ -63,6 +71,13 @@ export interface TcpTransportOptions<M> extends QueueLimits {
    */
   readonly plainData?: boolean;
   /**
+   * TLS between members (etcd's --peer-cert-file and friends): each side
+   * presents `cert`; a dialler checks the acceptor's certificate against `ca`
+   * (and the peer's address), and with clientCertAuth the acceptor checks the
+   * dialler's too. Absent: plain TCP.
+   */
+  readonly tls?: PeerTls;
+  /**
    * Members removed from the cluster: a hello from one of them is answered
    * with a refusal saying so (instead of only closing), so that a member that
    * missed its own removal learns it from the first peer it dials.
@@ -93,6 +108,8 @@ interface PeerLink {
   sent: number;
   writes: number;
   received: number;
+  /** With TLS: the last handshake failure logged for this peer (logged again only when it changes). */
+  lastTlsError?: string;
 }
 
 export class TcpTransport<M> implements Transport<M> {
@@ -100,6 +117,8 @@ export class TcpTransport<M> implements Transport<M> {
   private readonly codec: Codec;
   private readonly links = new Map<NodeId, PeerLink>();
   private readonly accepted = new Set<Connection>();
+  /** With TLS: every accepted TCP socket, in its handshake or under a connection. */
+  private readonly rawSockets = new Set<Socket>();
   private readonly maxFrameBytes: number;
   private readonly maxBatchBytes: number;
   private readonly log: Logger;
@@ -165,7 +184,21 @@ export class TcpTransport<M> implements Transport<M> {
   async start(): Promise<void> {
     if (this.running) return;
     if (this.stopped) throw new Error('a stopped transport cannot be restarted; create a new one');
-    const server = createServer((socket) => this.onAccept(socket));
+    const tls = this.opts.tls;
+    const server: Server = tls === undefined
+      ? createServer((socket) => this.onAccept(socket))
+      : createTlsServer({
+        cert: tls.cert, key: tls.key, ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+        requestCert: tls.clientCertAuth, rejectUnauthorized: tls.clientCertAuth,
+      }, (socket) => this.onAccept(socket));
+    if (tls !== undefined) {
+      // Sockets still in their handshake are not connections yet: stop() drops every raw socket, or server.close() would wait on those.
+      server.on('connection', (raw: Socket) => {
+        this.rawSockets.add(raw);
+        raw.once('close', () => this.rawSockets.delete(raw));
+      });
+      server.on('tlsClientError', (err: Error) => this.log.warn({ err: err.message }, 'peer TLS handshake failed'));
+    }
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.opts.listen.port, this.opts.listen.host, () => {
@@ -209,6 +242,7 @@ export class TcpTransport<M> implements Transport<M> {
       link.queue.clear();
     }
     for (const c of this.accepted) c.close('transport stopped');
+    for (const s of this.rawSockets) s.destroy();
     const server = this.server;
     this.server = null;
     if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -277,14 +311,30 @@ export class TcpTransport<M> implements Transport<M> {
   /** `probe`: a hello to a peer that should dial this member, only to hear whether it was removed. */
   private dial(link: PeerLink, probe = false): void {
     if (!this.running || link.conn !== null || link.dialing !== null || link.timer !== null || link.addr === null) return;
-    const socket = connect({ host: link.addr.host, port: link.addr.port });
+    const tls = this.opts.tls;
+    const socket = tls === undefined
+      ? connect({ host: link.addr.host, port: link.addr.port })
+      : tlsConnect({
+        host: link.addr.host, port: link.addr.port, cert: tls.cert, key: tls.key, ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+        // A name, not an address, is sent as SNI (RFC 6066); the certificate is checked against either.
+        ...(isIP(link.addr.host) === 0 ? { servername: link.addr.host } : {}),
+      });
     const conn = new Connection(socket, this.maxFrameBytes, this.log, this.events);
     link.dialing = conn;
     const hello = probe
       ? encodeFrame(FRAME_HELLO, this.codec.encodeHello({ v: this.codec.version, cluster: this.clusterKey, id: this.id, probe: true }), this.maxFrameBytes)
       : this.helloFrame();
-    socket.once('connect', () => conn.write(hello));
+    socket.once(tls === undefined ? 'connect' : 'secureConnect', () => conn.write(hello));
+    // A refused certificate is a setup mistake, not a peer being down: say so (once per reason and peer).
+    if (tls !== undefined) socket.once('error', (e: Error & { code?: string }) => this.noteTlsFailure(link, e));
     this.armHandshakeTimer(conn);
+  }
+
+  private noteTlsFailure(link: PeerLink, e: Error & { code?: string }): void {
+    if (!/CERT|SSL|TLS|certificate|handshake|self.signed|verify/i.test(`${e.code ?? ''} ${e.message}`)) return;
+    if (link.lastTlsError === e.message) return;
+    link.lastTlsError = e.message;
+    this.log.warn({ peer: link.id, err: e.message }, 'peer TLS handshake failed');
   }
 
   private onAccept(socket: Socket): void {

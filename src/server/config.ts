@@ -37,9 +37,14 @@ export interface MemberConfig {
   readonly maxLearners?: number;
   /** TLS for the client URLs (https://), from --cert-file, --key-file, --trusted-ca-file, --client-cert-auth. */
   readonly clientTls?: ClientTls;
+  /** TLS between members (https:// peer URLs), from --peer-cert-file, --peer-key-file, --peer-trusted-ca-file, --peer-client-cert-auth. */
+  readonly peerTls?: ClientTls;
 }
 
-/** The client port's certificate and key (PEM), and, with client-cert-auth, the CA that client certificates must chain to. */
+/**
+ * A port's certificate and key (PEM), and the CA that the other side's
+ * certificate must chain to (with client-cert-auth, for clients too).
+ */
 export interface ClientTls {
   readonly cert: Buffer;
   readonly key: Buffer;
@@ -77,6 +82,10 @@ export interface MemberFlags {
   readonly keyFile?: string | undefined;
   readonly trustedCaFile?: string | undefined;
   readonly clientCertAuth?: string | boolean | undefined;
+  readonly peerCertFile?: string | undefined;
+  readonly peerKeyFile?: string | undefined;
+  readonly peerTrustedCaFile?: string | undefined;
+  readonly peerClientCertAuth?: string | boolean | undefined;
 }
 
 /** URLs of a list flag; `https` is allowed only where TLS is offered (the client URLs). */
@@ -90,8 +99,8 @@ export function parseUrls(flag: string, value: string, allowHttps = false): URL[
     } catch {
       throw new ConfigError(`--${flag}: '${p}' is not a URL (expected e.g. http://127.0.0.1:2379)`);
     }
-    if (url.protocol === 'https:' && !allowHttps) throw new ConfigError(`--${flag}: '${p}' uses https: — TLS is offered on the client URLs only; peer and metrics URLs are http://`);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`--${flag}: '${p}' uses ${url.protocol} — expected http:// (or https:// for client URLs)`);
+    if (url.protocol === 'https:' && !allowHttps) throw new ConfigError(`--${flag}: '${p}' uses https: — TLS is offered on client and peer URLs; metrics URLs are http://`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`--${flag}: '${p}' uses ${url.protocol} — expected http:// (or https://)`);
     if (url.port === '') throw new ConfigError(`--${flag}: '${p}' has no port`);
     if (url.pathname !== '/' && url.pathname !== '') throw new ConfigError(`--${flag}: '${p}' must not have a path`);
     return url;
@@ -104,7 +113,7 @@ export function parseInitialCluster(value: string): Map<string, URL[]> {
     const eq = item.indexOf('=');
     if (eq <= 0) throw new ConfigError(`--initial-cluster: '${item}' is not NAME=URL`);
     const name = item.slice(0, eq);
-    const urls = parseUrls('initial-cluster', item.slice(eq + 1));
+    const urls = parseUrls('initial-cluster', item.slice(eq + 1), true);
     cluster.set(name, [...(cluster.get(name) ?? []), ...urls]);
   }
   if (cluster.size === 0) throw new ConfigError('--initial-cluster is empty');
@@ -134,12 +143,24 @@ function sameUrls(a: readonly URL[], b: readonly URL[]): boolean {
 export function resolveConfig(flags: MemberFlags): MemberConfig {
   const name = flags.name ?? 'default';
   if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new ConfigError(`--name '${name}' may hold only letters, digits, '.', '_' and '-'`);
-  const listenPeerUrls = parseUrls('listen-peer-urls', flags.listenPeerUrls ?? 'http://localhost:2380');
-  const initialAdvertisePeerUrls = parseUrls('initial-advertise-peer-urls', flags.initialAdvertisePeerUrls ?? listenPeerUrls.map((u) => u.origin).join(','));
+  const listenPeerUrls = parseUrls('listen-peer-urls', flags.listenPeerUrls ?? 'http://localhost:2380', true);
+  const initialAdvertisePeerUrls = parseUrls('initial-advertise-peer-urls', flags.initialAdvertisePeerUrls ?? listenPeerUrls.map((u) => u.origin).join(','), true);
   const listenClientUrls = parseUrls('listen-client-urls', flags.listenClientUrls ?? 'http://localhost:2379', true);
   const advertiseClientUrls = parseUrls('advertise-client-urls', flags.advertiseClientUrls ?? listenClientUrls.map((u) => u.origin).join(','), true);
-  const clientTls = resolveClientTls(flags, listenClientUrls);
+  const clientTls = resolveTls(listenClientUrls, {
+    urls: 'listen-client-urls', cert: 'cert-file', key: 'key-file', ca: 'trusted-ca-file', auth: 'client-cert-auth',
+  }, flags.certFile, flags.keyFile, flags.trustedCaFile, flags.clientCertAuth);
+  const peerTls = resolveTls(listenPeerUrls, {
+    urls: 'listen-peer-urls', cert: 'peer-cert-file', key: 'peer-key-file', ca: 'peer-trusted-ca-file', auth: 'peer-client-cert-auth',
+  }, flags.peerCertFile, flags.peerKeyFile, flags.peerTrustedCaFile, flags.peerClientCertAuth);
   const initialCluster = parseInitialCluster(flags.initialCluster ?? `${name}=${initialAdvertisePeerUrls.map((u) => u.origin).join(',')}`);
+  // Members dial each other by address: every peer must use the scheme this member listens with.
+  const peerScheme = (listenPeerUrls[0] as URL).protocol;
+  for (const [memberName, urls] of initialCluster) {
+    for (const u of urls) {
+      if (u.protocol !== peerScheme) throw new ConfigError(`--initial-cluster: ${memberName}=${u.origin} uses ${u.protocol}// but --listen-peer-urls use ${peerScheme}//`);
+    }
+  }
   const own = initialCluster.get(name);
   if (own === undefined) throw new ConfigError(`--initial-cluster has no member named '${name}' (the --name of this member)`);
   if (!sameUrls(own, initialAdvertisePeerUrls)) {
@@ -195,6 +216,7 @@ export function resolveConfig(flags: MemberFlags): MemberConfig {
     strictReconfigCheck: strict === 'true',
     maxLearners,
     ...(clientTls === undefined ? {} : { clientTls }),
+    ...(peerTls === undefined ? {} : { peerTls }),
   };
 }
 
@@ -206,32 +228,33 @@ function readPem(flag: string, path: string): Buffer {
   }
 }
 
+interface TlsFlagNames { readonly urls: string; readonly cert: string; readonly key: string; readonly ca: string; readonly auth: string }
+
 /**
- * TLS for the client port, as etcd configures it: the listen URLs' scheme
- * decides (all https or all http), https needs --cert-file and --key-file,
- * and --client-cert-auth needs --trusted-ca-file.
+ * TLS for the client or the peer port, as etcd configures it: the listen
+ * URLs' scheme decides (all https or all http), https needs a certificate and
+ * a key, and client-cert-auth needs a trusted CA.
  */
-function resolveClientTls(flags: MemberFlags, listen: readonly URL[]): ClientTls | undefined {
+function resolveTls(listen: readonly URL[], names: TlsFlagNames, certFile: string | undefined, keyFile: string | undefined,
+  caFile: string | undefined, clientCertAuth: string | boolean | undefined): ClientTls | undefined {
   const https = listen.filter((u) => u.protocol === 'https:').length;
-  if (https > 0 && https < listen.length) throw new ConfigError('--listen-client-urls: mix of http:// and https:// URLs; use one scheme');
-  const auth = flags.clientCertAuth === true || flags.clientCertAuth === 'true';
-  if (flags.clientCertAuth !== undefined && typeof flags.clientCertAuth === 'string' && !['true', 'false'].includes(flags.clientCertAuth)) {
-    throw new ConfigError(`--client-cert-auth must be 'true' or 'false', got '${flags.clientCertAuth}'`);
+  if (https > 0 && https < listen.length) throw new ConfigError(`--${names.urls}: mix of http:// and https:// URLs; use one scheme`);
+  if (typeof clientCertAuth === 'string' && !['true', 'false'].includes(clientCertAuth)) {
+    throw new ConfigError(`--${names.auth} must be 'true' or 'false', got '${clientCertAuth}'`);
   }
+  const auth = clientCertAuth === true || clientCertAuth === 'true';
   if (https === 0) {
-    if (flags.certFile !== undefined || flags.keyFile !== undefined || auth) {
-      throw new ConfigError('--cert-file, --key-file and --client-cert-auth apply to https:// client URLs; --listen-client-urls are http://');
+    if (certFile !== undefined || keyFile !== undefined || auth) {
+      throw new ConfigError(`--${names.cert}, --${names.key} and --${names.auth} apply to https:// URLs; --${names.urls} are http://`);
     }
     return undefined;
   }
-  if (flags.certFile === undefined || flags.keyFile === undefined) {
-    throw new ConfigError('https:// client URLs need --cert-file and --key-file');
-  }
-  if (auth && flags.trustedCaFile === undefined) throw new ConfigError('--client-cert-auth needs --trusted-ca-file (the CA client certificates must chain to)');
+  if (certFile === undefined || keyFile === undefined) throw new ConfigError(`https:// --${names.urls} need --${names.cert} and --${names.key}`);
+  if (auth && caFile === undefined) throw new ConfigError(`--${names.auth} needs --${names.ca} (the CA the other side's certificates must chain to)`);
   return {
-    cert: readPem('cert-file', flags.certFile),
-    key: readPem('key-file', flags.keyFile),
-    ...(flags.trustedCaFile === undefined ? {} : { ca: readPem('trusted-ca-file', flags.trustedCaFile) }),
+    cert: readPem(names.cert, certFile),
+    key: readPem(names.key, keyFile),
+    ...(caFile === undefined ? {} : { ca: readPem(names.ca, caFile) }),
     clientCertAuth: auth,
   };
 }

@@ -101,6 +101,7 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
   let removals: { isRemoved(id: NodeId): boolean; removedByPeer(peer: NodeId): void } | null = null;
   const transport = new TcpTransport<Frame>({
     id: cfg.memberId, clusterId: cfg.clusterId.toString(16), listen: urlHostPort(cfg.listenPeerUrls[0] as URL), peers, logger: logger.child({ part: 'net' }),
+    ...(cfg.peerTls === undefined ? {} : { tls: cfg.peerTls }),
     // Every frame holds plain data (commands travel encoded): the faster plain encoding (src/net/codec.ts).
     plainData: true,
     isRemoved: (id) => removals?.isRemoved(id) ?? false,

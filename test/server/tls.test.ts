@@ -25,14 +25,17 @@ function makeCertificates(dir: string): void {
   };
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   run('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=synod test CA');
-  writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  // Members use the server certificate on both ends of a peer connection.
+  writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n');
   writeFileSync(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
   for (const who of ['server', 'client']) {
     run('req', ...ec, '-keyout', `${who}.key`, '-out', `${who}.csr`, '-subj', `/CN=synod test ${who}`);
     run('x509', '-req', '-in', `${who}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${who}.pem`, '-days', '2', '-extfile', `${who}.ext`);
   }
-  // A second CA that signed nothing the server trusts.
+  // A second CA that signed nothing the server trusts, and a member certificate from it.
   run('req', '-x509', ...ec, '-keyout', 'other.key', '-out', 'other.pem', '-days', '2', '-subj', '/CN=another CA');
+  run('req', ...ec, '-keyout', 'rogue.key', '-out', 'rogue.csr', '-subj', '/CN=rogue member');
+  run('x509', '-req', '-in', 'rogue.csr', '-CA', 'other.pem', '-CAkey', 'other.key', '-CAcreateserial', '-out', 'rogue.pem', '-days', '2', '-extfile', 'server.ext');
 }
 
 interface Member { proc: ChildProcess; port: number; output: string }
@@ -95,9 +98,13 @@ describe('TLS on the client URLs', { skip: openssl ? false : 'openssl is not ins
     assert.throws(() => resolveConfig({ ...https, certFile: join(dir, 'server.pem'), keyFile: join(dir, 'server.key'), clientCertAuth: true }),
       (e: unknown) => e instanceof ConfigError && /--client-cert-auth needs --trusted-ca-file/.test(e.message));
     assert.throws(() => resolveConfig({ certFile: join(dir, 'server.pem'), keyFile: join(dir, 'server.key') }),
-      (e: unknown) => e instanceof ConfigError && /apply to https:\/\/ client URLs/.test(e.message));
+      (e: unknown) => e instanceof ConfigError && /apply to https:\/\/ URLs; --listen-client-urls are http:\/\//.test(e.message));
     assert.throws(() => resolveConfig({ listenPeerUrls: 'https://127.0.0.1:2380' }),
-      (e: unknown) => e instanceof ConfigError && /TLS is offered on the client URLs only/.test(e.message));
+      (e: unknown) => e instanceof ConfigError && /need --peer-cert-file and --peer-key-file/.test(e.message));
+    const peerTls = { listenPeerUrls: 'https://127.0.0.1:2380', peerCertFile: join(dir, 'server.pem'), peerKeyFile: join(dir, 'server.key') };
+    assert.throws(() => resolveConfig({ ...peerTls, name: 'a', initialCluster: 'a=https://127.0.0.1:2380,b=http://127.0.0.1:2480' }),
+      (e: unknown) => e instanceof ConfigError && /b=http:\/\/127\.0\.0\.1:2480 uses http:\/\/ but --listen-peer-urls use https:\/\//.test(e.message));
+    assert.equal(resolveConfig({ ...peerTls, peerClientCertAuth: true, peerTrustedCaFile: join(dir, 'ca.pem') }).peerTls?.clientCertAuth, true);
     const ok = resolveConfig({ ...https, certFile: join(dir, 'server.pem'), keyFile: join(dir, 'server.key') });
     assert.equal(ok.clientTls?.clientCertAuth, false);
   });
@@ -165,6 +172,45 @@ describe('TLS on the client URLs', { skip: openssl ? false : 'openssl is not ins
       }
     } finally {
       await stop(m);
+    }
+  });
+
+  test('TLS between members: with --peer-client-cert-auth three members replicate, and a member whose certificate another CA signed is kept out', async () => {
+    const names = ['p1', 'p2', 'p3'];
+    const ports = await Promise.all(names.map(async () => ({ client: await freePort(), peer: await freePort() })));
+    const cluster = names.map((n, i) => `${n}=https://127.0.0.1:${ports[i]?.peer}`).join(',');
+    const procs = names.map((n, i) => {
+      const own = n === 'p3' ? 'rogue' : 'server';
+      const proc = spawn(process.execPath, [MAIN, 'node', '--name', n, '--data-dir', join(dir, n), '--initial-cluster', cluster,
+        '--listen-client-urls', `http://127.0.0.1:${ports[i]?.client}`, '--listen-peer-urls', `https://127.0.0.1:${ports[i]?.peer}`,
+        '--heartbeat-interval', '50', '--election-timeout', '500',
+        '--peer-cert-file', join(dir, `${own}.pem`), '--peer-key-file', join(dir, `${own}.key`),
+        '--peer-trusted-ca-file', join(dir, 'ca.pem'), '--peer-client-cert-auth'],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SYNOD_LOG_PRETTY: '0' } });
+      const m: Member = { proc, port: ports[i]?.client ?? 0, output: '' };
+      proc.stdout?.on('data', (d: Buffer) => { m.output = (m.output + d.toString()).slice(-20_000); });
+      proc.stderr?.on('data', (d: Buffer) => { m.output = (m.output + d.toString()).slice(-20_000); });
+      return m;
+    });
+    try {
+      const [p1, p2, p3] = procs as [Member, Member, Member];
+      // p1 and p2 trust each other: a quorum of two, through TLS.
+      const until = Date.now() + 20_000;
+      for (;;) {
+        const r = synod(['put', 'peer/k', 'v', '--endpoints', `127.0.0.1:${p1.port}`, '--command-timeout', '1000']);
+        if (r.status === 0) break;
+        if (Date.now() > until) throw new Error(`no write through the TLS peers: ${r.stderr}\n${p1.output.slice(-3000)}`);
+        await new Promise((res) => setTimeout(res, 200));
+      }
+      const g = synod(['get', 'peer/k', '--endpoints', `127.0.0.1:${p2.port}`, '--print-value-only']);
+      assert.equal(g.stdout.trim(), 'v');
+      // p3's certificate is not from the trusted CA: its handshakes fail, it never gets the entry.
+      await new Promise((res) => setTimeout(res, 1000));
+      const g3 = synod(['get', 'peer/k', '--endpoints', `127.0.0.1:${p3.port}`, '--consistency', 's', '--print-value-only']);
+      assert.equal(g3.stdout.trim(), '', 'the rogue member holds nothing');
+      assert.match(p1.output + p2.output, /peer TLS handshake failed/);
+    } finally {
+      await Promise.all(procs.map((m) => stop(m)));
     }
   });
 });

@@ -78,7 +78,7 @@ const LEARNER_READY_RATIO = 0.9;
 function origins(urls: readonly string[]): string[] | Refusal {
   if (urls.length === 0) return refuse('bad-urls', 'etcdserver: given member URLs are invalid (no peer URL)');
   try {
-    return [...new Set(parseUrls('peer-urls', urls.join(',')).map((u) => u.origin))].sort();
+    return [...new Set(parseUrls('peer-urls', urls.join(','), true).map((u) => u.origin))].sort();
   } catch (err) {
     if (err instanceof ConfigError) return refuse('bad-urls', `etcdserver: given member URLs are invalid (${err.message})`);
     throw err;
