@@ -77,6 +77,12 @@ export function register(program: Command): void {
         };
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
+        // Started by `synod start` (which gives its members an IPC channel): stop when that
+        // process is gone, even if it was killed outright and could not stop its members.
+        if (process.channel !== undefined) {
+          process.channel.unref();
+          process.once('disconnect', stop);
+        }
         void whenRemoved.then(() => {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);

@@ -79,7 +79,8 @@ export async function startLocalCluster(protocol: string, dataRoot: string): Pro
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
   const children = LOCAL_MEMBERS.map((m, i) => {
     const child = spawn(process.execPath, [main, ...memberArgs(m, LOCAL_MEMBERS, dataRoot, protocol)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+      // The IPC channel is only a lifeline: a member stops when it closes (src/cli/node.ts).
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: { ...process.env, SYNOD_LOG_PRETTY: process.env['SYNOD_LOG_PRETTY'] ?? (process.stdout.isTTY ? '1' : '0') },
     });
     const color = process.stdout.isTTY ? (COLORS[i] ?? '') : '';
@@ -96,15 +97,19 @@ export async function startLocalCluster(protocol: string, dataRoot: string): Pro
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  const codes = await Promise.all(children.map((c) => new Promise<number>((res) => c.on('exit', (code) => res(code ?? 0)))));
+  const exits = children.map((c, i) => new Promise<{ i: number; code: number }>((res) => c.on('exit', (code) => res({ i, code: code ?? 1 }))));
+  // A member that exits on its own (a port taken, a bad data directory) stops the cluster at once, naming it.
+  const first = await Promise.race(exits);
+  const failed = !stopping;
+  if (failed) {
+    process.stderr.write(`synod: ${LOCAL_MEMBERS[first.i]?.name ?? 'a member'} exited with code ${first.code}; stopping the rest (its log lines above say why)\n`);
+    stopping = true;
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+  }
+  await Promise.all(exits);
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);
-  if (!stopping) {
-    process.stderr.write(`synod: a member exited (codes ${codes.join(', ')}); stopping the rest\n`);
-    for (const c of children) c.kill('SIGTERM');
-    return 1;
-  }
-  return 0;
+  return failed ? 1 : 0;
 }
 
 export function register(program: Command): void {

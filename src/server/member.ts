@@ -4,6 +4,7 @@
 
 import { randomInt } from 'node:crypto';
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { ClientId, type NodeId } from '../core/ids.js';
 import type { ProtocolEvent } from '../core/replicated-log.js';
@@ -227,35 +228,46 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
   });
   const clientAddr = urlHostPort(cfg.listenClientUrls[0] as URL);
   if (cfg.clientTls !== undefined) logger.info({ clientCertAuth: cfg.clientTls.clientCertAuth }, 'client URLs served over TLS');
-  const addr = await grpc.listen(clientAddr.port, clientAddr.host);
   let metricsServer: Server | null = null;
-  let metricsPort: number | null = null;
-  const metricsUrl = cfg.listenMetricsUrls[0];
-  const updateGauges = setInterval(() => {
-    const s = log.status();
-    metrics.hasLeader.set(s.leader === null ? 0 : 1);
-    metrics.isLeader.set(s.role === 'leader' ? 1 : 0);
-    metrics.proposalsCommitted.set(s.commitIndex);
-    metrics.proposalsApplied.set(node.sm.appliedIndex);
-    metrics.applyLag.set(s.commitIndex - node.sm.appliedIndex);
-  }, 1000);
-  if (metricsUrl !== undefined) {
+  let metricsPort: number | null;
+  let updateGauges: ReturnType<typeof setInterval> | undefined;
+  let stopped: Promise<void> | null = null;
+  let addr: AddressInfo;
+  try {
+    addr = await grpc.listen(clientAddr.port, clientAddr.host);
+    metricsPort = await startMetrics();
+  } catch (err) {
+    // A port already taken (say): stop what runs already, or the process would go on without its client port.
+    await stop();
+    throw err;
+  }
+  Object.assign(running, { clientPort: addr.port, metricsPort });
+  logger.info({ client: `${clientAddr.host}:${addr.port}`, peer: `${urlHostPort(cfg.listenPeerUrls[0] as URL).host}:${running.peerPort}`, metricsPort }, 'serving');
+
+  async function startMetrics(): Promise<number | null> {
+    const metricsUrl = cfg.listenMetricsUrls[0];
+    updateGauges = setInterval(() => {
+      const s = log.status();
+      metrics.hasLeader.set(s.leader === null ? 0 : 1);
+      metrics.isLeader.set(s.role === 'leader' ? 1 : 0);
+      metrics.proposalsCommitted.set(s.commitIndex);
+      metrics.proposalsApplied.set(node.sm.appliedIndex);
+      metrics.applyLag.set(s.commitIndex - node.sm.appliedIndex);
+    }, 1000);
+    if (metricsUrl === undefined) return null;
     const m = urlHostPort(metricsUrl);
     const served = await serveMetrics(metrics, () => {
       const s = log.status();
       return s.leader === null ? { ok: false, reason: 'no leader' } : { ok: true, reason: '' };
     }, m.host, m.port);
     metricsServer = served.server;
-    metricsPort = served.address.port;
+    return served.address.port;
   }
-  Object.assign(running, { clientPort: addr.port, metricsPort });
-  logger.info({ client: `${clientAddr.host}:${addr.port}`, peer: `${urlHostPort(cfg.listenPeerUrls[0] as URL).host}:${running.peerPort}`, metricsPort }, 'serving');
 
-  let stopped: Promise<void> | null = null;
   function stop(): Promise<void> {
     stopped ??= (async () => {
       clearInterval(announcer);
-      clearInterval(updateGauges);
+      if (updateGauges !== undefined) clearInterval(updateGauges);
       forwarder.stop();
       membership.stop();
       watches.close();
