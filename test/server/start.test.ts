@@ -66,10 +66,15 @@ describe('synod start', () => {
         if (Date.now() > until || c.proc.exitCode !== null) throw new Error(`the cluster does not take a put: ${r.stderr}\n${c.out().slice(-3000)}`);
         await new Promise((res) => setTimeout(res, 200));
       }
+      // One log stream, each line prefixed by its member. (spawnSync blocked this process's event loop:
+      // let the output that arrived meanwhile be read.)
+      const logged = Date.now() + 5000;
+      while (!['infra1', 'infra2', 'infra3'].every((n) => new RegExp(`^${n} *\\| `, 'm').test(c.out()))) {
+        if (Date.now() > logged) assert.fail(`no line from every member:\n${c.out().slice(-2000)}`);
+        await new Promise((res) => setTimeout(res, 100));
+      }
       assert.match(c.out(), /a local 3-member cluster on raft/);
       assert.match(c.out(), /npx synod put greeting hello/);
-      assert.match(c.out(), /^infra1 *\| /m);
-      assert.match(c.out(), /^infra3 *\| /m);
       assert.equal(synod(['get', 'greeting']).stdout, 'greeting\nhello\n');
       const status = synod(['endpoint', 'status', '--endpoints', LOCAL_MEMBERS.map((m) => `127.0.0.1:${m.clientPort}`).join(','), '-w', 'json']);
       assert.equal((JSON.parse(status.stdout) as unknown[]).length, 3);

@@ -89,7 +89,7 @@ export function decodeGrpcMessage(value: string): string {
  * The custom trailers of a GrpcError that may go on the wire: lower-case
  * token names that are not reserved (":" pseudo-headers, "grpc-"), with
  * printable-ASCII values. Anything else is dropped here rather than left to
- * make node:http2 throw while the call ends.
+ * make the HPACK encoder throw while the call ends.
  */
 export function safeTrailers(extra: Readonly<Record<string, string>> | undefined): Record<string, string> | undefined {
   if (extra === undefined) return undefined;
