@@ -206,7 +206,12 @@ export class H2Stream {
     this.localEnded = true;
     this.queue = [];
     this.pendingBytes = 0;
+    // Data held for a paused call was never credited: give it back to the connection window, or each
+    // such stream would shrink that window for good. (remoteEnded: no stream credit for a closed stream.)
+    const held = this.held;
     this.held = undefined;
+    this.remoteEnded = true;
+    if (held !== undefined) this.owner.consumed(this, held.reduce((n, c) => n + c.length, 0));
     this.owner.closed(this);
     this.wakeDrainWaiters();
     this.sink?.onStreamClosed();
