@@ -22,11 +22,11 @@ import { memberSnapshotCodec, openMemberStorage } from './member-storage.js';
 import { Forwarder, NotConnectedError, servePeerFrames, type PeerFrame, type RequestPacking } from './forwarding.js';
 import { decodePut, encodePut } from '../kv/put-codec.js';
 import { NodeHost } from './host.js';
-import { Metrics, serveMetrics } from './metrics.js';
+import { Metrics, httpEndpoints, serveMetrics } from './metrics.js';
 import { EtcdGrpcServer } from './grpc/index.js';
 import { GrpcError, GrpcStatus } from './grpc/index.js';
 import { kvErrorToGrpc } from './etcd-map.js';
-import { etcdHandlers } from './kv-service.js';
+import { SERVER_VERSION, etcdHandlers } from './kv-service.js';
 import { attachMembership, clusterHandlers, initialPeers, isMembershipFrame, joinsEmpty, memberConfigAtStart, memberIdFromData, type MembershipFrame } from './membership/index.js';
 import { WatchHub, type WatchLimits } from './watch.js';
 import { LeaseService, type LeaseFrame } from './lease-service.js';
@@ -218,12 +218,16 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
     revision: () => node.sm.revision, compactRevision: () => node.sm.compactRevision, isLeader: () => log.status().role === 'leader',
     compact: compactThrough(submit, opts.requestTimeoutMs ?? 5000), logger: logger.child({ part: 'compactor' }),
   }) : null;
+  const httpApi = httpEndpoints(metrics, () => {
+    const s = log.status();
+    return s.leader === null ? { ok: false, reason: 'no leader' } : { ok: true, reason: '' };
+  }, SERVER_VERSION);
   const grpc = new EtcdGrpcServer({ ...etcdHandlers(running, opts.requestTimeoutMs ?? 5000), ...leases.handlers(), ...maintenanceHandlers(running),
     ...clusterHandlers({
       runtime: membership, membership: () => binding.membership(), clientUrls: (id) => clientUrlsById.get(id) ?? [], timeoutMs: opts.requestTimeoutMs ?? 5000,
       header: () => ({ cluster_id: cfg.clusterId, member_id: cfg.memberId, revision: node.sm.revision, raft_term: log.status().term }),
     }),
-  }, cfg.clientTls === undefined ? {} : {
+  }, cfg.clientTls === undefined ? { http1: httpApi } : {
     tls: { cert: cfg.clientTls.cert, key: cfg.clientTls.key, ...(cfg.clientTls.ca === undefined ? {} : { ca: cfg.clientTls.ca }), requestCert: cfg.clientTls.clientCertAuth },
   });
   const clientAddr = urlHostPort(cfg.listenClientUrls[0] as URL);
@@ -256,10 +260,7 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
     }, 1000);
     if (metricsUrl === undefined) return null;
     const m = urlHostPort(metricsUrl);
-    const served = await serveMetrics(metrics, () => {
-      const s = log.status();
-      return s.leader === null ? { ok: false, reason: 'no leader' } : { ok: true, reason: '' };
-    }, m.host, m.port);
+    const served = await serveMetrics(httpApi, m.host, m.port);
     metricsServer = served.server;
     return served.address.port;
   }

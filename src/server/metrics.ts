@@ -1,7 +1,7 @@
 // Prometheus metrics and the /health endpoint, with etcd's metric names under
 // the synod_ prefix, so that dashboards built for etcd read naturally.
 
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -32,8 +32,13 @@ export class Metrics {
 }
 
 /** Serves GET /metrics and GET /health. `healthy` answers whether the member has a leader. */
-export function serveMetrics(metrics: Metrics, healthy: () => { ok: boolean; reason: string }, host: string, port: number): Promise<{ server: Server; address: AddressInfo }> {
-  const server = createServer((req, res) => {
+/**
+ * The plain-HTTP endpoints etcd serves: /metrics (Prometheus), /health (also
+ * /livez and /readyz) and /version. Served on --listen-metrics-urls, and for
+ * HTTP/1.1 requests on the client port, as etcd does.
+ */
+export function httpEndpoints(metrics: Metrics, healthy: () => { ok: boolean; reason: string }, version: string): RequestListener {
+  return (req, res) => {
     if (req.method !== 'GET') {
       res.writeHead(405, { allow: 'GET' }).end('only GET\n');
       return;
@@ -50,8 +55,16 @@ export function serveMetrics(metrics: Metrics, healthy: () => { ok: boolean; rea
       res.writeHead(h.ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ health: String(h.ok), reason: h.reason }) + '\n');
       return;
     }
-    res.writeHead(404).end('not found: try /metrics or /health\n');
-  });
+    if (req.url === '/version') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ etcdserver: version, etcdcluster: version }) + '\n');
+      return;
+    }
+    res.writeHead(404).end('not found: try /metrics, /health or /version\n');
+  };
+}
+
+export function serveMetrics(handler: RequestListener, host: string, port: number): Promise<{ server: Server; address: AddressInfo }> {
+  const server = createServer(handler);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

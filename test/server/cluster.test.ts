@@ -50,6 +50,17 @@ for (const protocol of ['raft', 'multipaxos']) describe(`a three-member cluster 
     assert.equal(`${health.stdout}${health.stderr}`.split('\n').filter((l) => / is healthy/.test(l)).length, 3);
   });
 
+  test("etcd's HTTP endpoints on the client port: /health, /version, /metrics over HTTP/1.1, beside gRPC", async () => {
+    const port = cluster.members[1]?.clientPort;
+    const health = await fetch(`http://127.0.0.1:${port}/health`);
+    assert.equal(health.status, 200);
+    assert.deepEqual(await health.json(), { health: 'true', reason: '' });
+    assert.deepEqual(await (await fetch(`http://127.0.0.1:${port}/version`)).json(), { etcdserver: '3.5.0', etcdcluster: '3.5.0' });
+    assert.match(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(), /synod_server_has_leader 1/);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/nope`)).status, 404);
+    assert.equal(execFileSync(process.execPath, [MAIN, 'put', 'http1/after', 'ok', '--endpoints', `127.0.0.1:${port}`], { encoding: 'utf8' }), 'OK\n');
+  });
+
   test('the npm etcd3 client: put, get, delete, prefix, txn', async () => {
     const client = new Etcd3({ hosts: cluster.endpoints.map((e) => `http://${e}`) });
     try {

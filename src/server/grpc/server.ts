@@ -10,6 +10,7 @@
 // trailers-only answer), identity encoding only.
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
+import { createServer as createHttpServer, type RequestListener, type Server as HttpServer } from 'node:http';
 import type { EtcdHandlers } from './handlers.js';
 import { buildMethodTable, unknownMethodMessage, type MethodEntry } from './method-table.js';
 import { loadEtcdRoot } from './proto.js';
@@ -26,6 +27,8 @@ export interface EtcdGrpcServerOptions extends Partial<CallLimits> {
   readonly maxConcurrentStreams?: number;
   /** Connections open at once; more are refused (closed at once). */
   readonly maxConnections?: number;
+  /** Plain HTTP/1.1 requests on the same port (etcd's /health, /version, /metrics); without it they are answered 505. */
+  readonly http1?: RequestListener;
   /** Serve over TLS (ALPN h2) with this certificate and key (PEM); with requestCert, clients must present one signed by `ca`. */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer; readonly ca?: Buffer; readonly requestCert?: boolean };
 }
@@ -55,6 +58,10 @@ export class EtcdGrpcServer implements H2Handler {
   private readonly connections = new Set<H2Connection>();
   /** Sockets of a TLS server accepted and not yet through their handshake. */
   private readonly handshaking = new Set<Socket>();
+  private readonly http1: RequestListener | undefined;
+  private http1Server: HttpServer | undefined;
+  /** Sockets handed to the HTTP/1.1 server. */
+  private readonly http1Sockets = new Set<Socket>();
   private readonly maxConnections: number;
   private readonly maxConcurrentStreams: number;
 
@@ -69,6 +76,7 @@ export class EtcdGrpcServer implements H2Handler {
     };
     this.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     this.maxConcurrentStreams = options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS;
+    this.http1 = options.http1;
     const tls = options.tls;
     this.net = tls === undefined
       ? createServer(this.onConnection.bind(this))
@@ -108,6 +116,7 @@ export class EtcdGrpcServer implements H2Handler {
       this.net.close(() => resolve());
       // A TLS socket still in its handshake has no connection yet, and would hold close() open until it times out.
       for (const s of this.handshaking) s.destroy();
+      for (const s of this.http1Sockets) s.destroy();
       if (graceMs <= 0) {
         for (const c of this.connections) c.destroy();
         return;
@@ -133,6 +142,17 @@ export class EtcdGrpcServer implements H2Handler {
     const conn = new H2Connection(socket, this, { ...DEFAULT_H2_LIMITS, maxConcurrentStreams: this.maxConcurrentStreams },
       (c) => this.connections.delete(c));
     this.connections.add(conn);
+  }
+
+  /** An HTTP/1.1 request on the gRPC port: served by the http1 listener, when there is one. */
+  onHttp1(socket: Socket, head: Buffer): boolean {
+    if (this.http1 === undefined) return false;
+    this.http1Server ??= createHttpServer(this.http1);
+    this.http1Sockets.add(socket);
+    socket.once('close', () => this.http1Sockets.delete(socket));
+    socket.unshift(head);
+    this.http1Server.emit('connection', socket);
+    return true;
   }
 
   onHeadersTooLarge(stream: H2Stream, size: number): void {

@@ -33,6 +33,12 @@ export const DEFAULT_H2_LIMITS: H2Limits = {
 /** What the connection hands up: each new request stream. */
 export interface H2Handler {
   onStream(stream: H2Stream): void;
+  /**
+   * An HTTP/1.1 request instead of the HTTP/2 preface: the handler may take
+   * the socket (with the bytes read so far) and return true; otherwise it is
+   * answered 505 and closed.
+   */
+  onHttp1?(socket: Socket, head: Buffer): boolean;
   /** A request whose decoded header list exceeds maxHeaderListBytes (its stream is open, headers empty). */
   onHeadersTooLarge(stream: H2Stream, size: number): void;
 }
@@ -93,11 +99,16 @@ export class H2Connection implements StreamOwner {
     private readonly onEnded?: (conn: H2Connection) => void,
   ) {
     this.decoder = new HpackDecoder(4096);
-    socket.on('data', (chunk: Buffer) => this.onSocketData(chunk));
-    socket.on('drain', () => this.schedule());
-    socket.on('error', (err) => this.terminated(`socket error: ${err.message}`));
-    socket.on('close', () => this.terminated('socket closed'));
+    socket.on('data', this.socketData);
+    socket.on('drain', this.socketDrain);
+    socket.on('error', this.socketError);
+    socket.on('close', this.socketClose);
   }
+
+  private readonly socketData = (chunk: Buffer): void => this.onSocketData(chunk);
+  private readonly socketDrain = (): void => this.schedule();
+  private readonly socketError = (err: Error): void => this.terminated(`socket error: ${err.message}`);
+  private readonly socketClose = (): void => this.terminated('socket closed');
 
   get openStreams(): number {
     return this.streams.size;
@@ -261,10 +272,13 @@ export class H2Connection implements StreamOwner {
   private readPreface(buf: Buffer): Buffer | undefined {
     const n = Math.min(buf.length, CLIENT_PREFACE.length);
     if (buf.compare(CLIENT_PREFACE, 0, n, 0, n) !== 0) {
-      if (/^[A-Z]+ \S+ HTTP\/1\.[01]\r?\n/.test(buf.toString('latin1', 0, Math.min(buf.length, 256)))) {
-        this.refuseHttp1();
+      const head = buf.toString('latin1', 0, Math.min(buf.length, 256));
+      if (/^[A-Z]+ \S+ HTTP\/1\.[01]\r?\n/.test(head)) {
+        if (!this.handOffHttp1(buf)) this.refuseHttp1();
         return undefined;
       }
+      // The start of a request line, cut by the network: wait for the rest of it.
+      if (/^[A-Z]{1,16}( [^\r\n]*)?$/.test(head) && buf.length < 256) return undefined;
       throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'the client did not open with the HTTP/2 connection preface');
     }
     if (buf.length < CLIENT_PREFACE.length) return undefined;
@@ -289,6 +303,19 @@ export class H2Connection implements StreamOwner {
       this.queue(windowUpdateFrame(0, limits.connectionWindow - DEFAULT_WINDOW));
       this.recvWindow = limits.connectionWindow;
     }
+  }
+
+  /** Gives the socket, and what was read of it, to the handler's HTTP/1.1 server; false if it has none. */
+  private handOffHttp1(head: Buffer): boolean {
+    if (this.handler.onHttp1 === undefined) return false;
+    this.socket.off('data', this.socketData);
+    this.socket.off('drain', this.socketDrain);
+    this.socket.off('error', this.socketError);
+    this.socket.off('close', this.socketClose);
+    this.ended = true;
+    this.closeReason = 'handed to the HTTP/1.1 server';
+    this.onEnded?.(this);
+    return this.handler.onHttp1(this.socket, head);
   }
 
   /** An HTTP/1.1 request on the gRPC port: say what the port speaks, then close. */

@@ -127,6 +127,24 @@ describe('HTTP/2 layer: connection errors end one connection, never the server',
     await stillServes();
   });
 
+  test('with an HTTP/1.1 listener, a request (its line split over two packets) is served by it, and gRPC goes on', async () => {
+    const http1 = await startServer(new FakeKv(), { http1: (req, res) => res.end(`plain ${req.method ?? ''} ${req.url ?? ''}\n`) });
+    const c = await RawClient.open(http1.port, false);
+    const text: Buffer[] = [];
+    c.socket.removeAllListeners('data');
+    c.socket.on('data', (d: Buffer) => text.push(d));
+    c.send(Buffer.from('GET /hea'));
+    await new Promise((r) => setTimeout(r, 50));
+    c.send(Buffer.from('lth HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+    await c.closedWithin();
+    const answer = Buffer.concat(text).toString();
+    assert.match(answer, /^HTTP\/1\.1 200 /);
+    assert.match(answer, /plain GET \/health/);
+    const r = await rawCall(http1.address, { ':path': '/etcdserverpb.KV/Put' }, [putBody('after-http1')]);
+    assert.equal(rawStatus(r), GrpcStatus.OK);
+    await http1.server.close();
+  });
+
   test('bytes that are not the preface get GOAWAY PROTOCOL_ERROR', async () => {
     const c = await RawClient.open(run.port, false);
     c.send(Buffer.from('\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 TLS hello, say'));
