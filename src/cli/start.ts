@@ -66,6 +66,7 @@ function banner(protocol: string, dataRoot: string): string {
     '  npx synod watch --prefix ""                     # every change, as it commits',
     '  npx synod lease grant 30; npx synod snapshot save backup.db',
     `  etcdctl --endpoints ${endpoints} put foo bar     # any etcd v3 client works`,
+    '  curl -s 127.0.0.1:2379/health                   # etcd\'s HTTP endpoints, on the client port too',
     '  npx synod sim --protocol raft --seeds 1..50     # the deterministic simulator',
     '  npx synod play                                  # the playground in a browser',
     '',
