@@ -17,7 +17,7 @@
 import { createServer, isIP } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { connect } from 'node:net';
-import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
+import { connect as tlsConnect } from 'node:tls';
 import type { Logger } from 'pino';
 import type { NodeId } from '../core/ids.js';
 import { Codec, isHello } from './codec.js';
@@ -26,19 +26,13 @@ import type { ConnectionEvents } from './connection.js';
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FRAME_HELLO, FRAME_MESSAGE } from './frame.js';
 import type { Frame } from './frame.js';
 import { SendQueue } from './send-queue.js';
+import { createSecureServer, type TlsIdentity } from './tls.js';
 import { DEFAULT_MAX_QUEUED_MESSAGES } from './transport.js';
 import type { MessageHandler, QueueLimits, Transport, TransportStats } from './transport.js';
 
 export interface PeerAddress {
   readonly host: string;
   readonly port: number;
-}
-
-export interface PeerTls {
-  readonly cert: Buffer;
-  readonly key: Buffer;
-  readonly ca?: Buffer;
-  readonly clientCertAuth: boolean;
 }
 
 export interface TcpTransportOptions<M> extends QueueLimits {
@@ -76,7 +70,7 @@ export interface TcpTransportOptions<M> extends QueueLimits {
    * (and the peer's address), and with clientCertAuth the acceptor checks the
    * dialler's too. Absent: plain TCP.
    */
-  readonly tls?: PeerTls;
+  readonly tls?: TlsIdentity;
   /**
    * Members removed from the cluster: a hello from one of them is answered
    * with a refusal saying so (instead of only closing), so that a member that
@@ -117,8 +111,8 @@ export class TcpTransport<M> implements Transport<M> {
   private readonly codec: Codec;
   private readonly links = new Map<NodeId, PeerLink>();
   private readonly accepted = new Set<Connection>();
-  /** With TLS: every accepted TCP socket, in its handshake or under a connection. */
-  private readonly rawSockets = new Set<Socket>();
+  /** With TLS: every accepted TCP socket, in its handshake or under a connection (dropped at stop). */
+  private rawSockets = new Set<Socket>();
   private readonly maxFrameBytes: number;
   private readonly maxBatchBytes: number;
   private readonly log: Logger;
@@ -185,18 +179,13 @@ export class TcpTransport<M> implements Transport<M> {
     if (this.running) return;
     if (this.stopped) throw new Error('a stopped transport cannot be restarted; create a new one');
     const tls = this.opts.tls;
-    const server: Server = tls === undefined
-      ? createServer((socket) => this.onAccept(socket))
-      : createTlsServer({
-        cert: tls.cert, key: tls.key, ...(tls.ca === undefined ? {} : { ca: tls.ca }),
-        requestCert: tls.clientCertAuth, rejectUnauthorized: tls.clientCertAuth,
-      }, (socket) => this.onAccept(socket));
-    if (tls !== undefined) {
-      // Sockets still in their handshake are not connections yet: stop() drops every raw socket, or server.close() would wait on those.
-      server.on('connection', (raw: Socket) => {
-        this.rawSockets.add(raw);
-        raw.once('close', () => this.rawSockets.delete(raw));
-      });
+    let server: Server;
+    if (tls === undefined) {
+      server = createServer((socket) => this.onAccept(socket));
+    } else {
+      const secure = createSecureServer(tls, (socket) => this.onAccept(socket));
+      server = secure.server;
+      this.rawSockets = secure.rawSockets;
       server.on('tlsClientError', (err: Error) => this.log.warn({ err: err.message }, 'peer TLS handshake failed'));
     }
     await new Promise<void>((resolve, reject) => {

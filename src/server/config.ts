@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { NodeId } from '../core/ids.js';
+import type { TlsIdentity } from '../net/tls.js';
 import { AutoCompactionConfigError, parseAutoCompaction, type AutoCompaction } from './auto-compact.js';
 
 export type ProtocolName = 'raft' | 'multipaxos';
@@ -36,20 +37,9 @@ export interface MemberConfig {
   /** etcd's --max-learners: learner members at once (absent: 1). */
   readonly maxLearners?: number;
   /** TLS for the client URLs (https://), from --cert-file, --key-file, --trusted-ca-file, --client-cert-auth. */
-  readonly clientTls?: ClientTls;
+  readonly clientTls?: TlsIdentity;
   /** TLS between members (https:// peer URLs), from --peer-cert-file, --peer-key-file, --peer-trusted-ca-file, --peer-client-cert-auth. */
-  readonly peerTls?: ClientTls;
-}
-
-/**
- * A port's certificate and key (PEM), and the CA that the other side's
- * certificate must chain to (with client-cert-auth, for clients too).
- */
-export interface ClientTls {
-  readonly cert: Buffer;
-  readonly key: Buffer;
-  readonly ca?: Buffer;
-  readonly clientCertAuth: boolean;
+  readonly peerTls?: TlsIdentity;
 }
 
 export class ConfigError extends Error {
@@ -236,7 +226,7 @@ interface TlsFlagNames { readonly urls: string; readonly cert: string; readonly 
  * a key, and client-cert-auth needs a trusted CA.
  */
 function resolveTls(listen: readonly URL[], names: TlsFlagNames, certFile: string | undefined, keyFile: string | undefined,
-  caFile: string | undefined, clientCertAuth: string | boolean | undefined): ClientTls | undefined {
+  caFile: string | undefined, clientCertAuth: string | boolean | undefined): TlsIdentity | undefined {
   const https = listen.filter((u) => u.protocol === 'https:').length;
   if (https > 0 && https < listen.length) throw new ConfigError(`--${names.urls}: mix of http:// and https:// URLs; use one scheme`);
   if (typeof clientCertAuth === 'string' && !['true', 'false'].includes(clientCertAuth)) {

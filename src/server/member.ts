@@ -228,7 +228,7 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
       header: () => ({ cluster_id: cfg.clusterId, member_id: cfg.memberId, revision: node.sm.revision, raft_term: log.status().term }),
     }),
   }, cfg.clientTls === undefined ? { http1: httpApi } : {
-    tls: { cert: cfg.clientTls.cert, key: cfg.clientTls.key, ...(cfg.clientTls.ca === undefined ? {} : { ca: cfg.clientTls.ca }), requestCert: cfg.clientTls.clientCertAuth },
+    tls: cfg.clientTls,
   });
   const clientAddr = urlHostPort(cfg.listenClientUrls[0] as URL);
   if (cfg.clientTls !== undefined) logger.info({ clientCertAuth: cfg.clientTls.clientCertAuth }, 'client URLs served over TLS');

@@ -9,7 +9,6 @@
 // messages, grpc-timeout, grpc-status/grpc-message trailers (or a
 // trailers-only answer), identity encoding only.
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
 import { createServer as createHttpServer, type RequestListener, type Server as HttpServer } from 'node:http';
 import type { EtcdHandlers } from './handlers.js';
 import { buildMethodTable, unknownMethodMessage, type MethodEntry } from './method-table.js';
@@ -21,6 +20,7 @@ import { BidiStreamCall, ServerStreamingCall } from './stream-calls.js';
 import { DEFAULT_H2_LIMITS, H2Connection, type H2Handler } from './h2/connection.js';
 import type { H2Stream } from './h2/stream.js';
 import { encodeHeaders } from './h2/hpack.js';
+import { createSecureServer, type TlsIdentity } from '../../net/tls.js';
 
 export interface EtcdGrpcServerOptions extends Partial<CallLimits> {
   /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per connection. */
@@ -29,8 +29,8 @@ export interface EtcdGrpcServerOptions extends Partial<CallLimits> {
   readonly maxConnections?: number;
   /** Plain HTTP/1.1 requests on the same port (etcd's /health, /version, /metrics); without it they are answered 505. */
   readonly http1?: RequestListener;
-  /** Serve over TLS (ALPN h2) with this certificate and key (PEM); with requestCert, clients must present one signed by `ca`. */
-  readonly tls?: { readonly cert: Buffer; readonly key: Buffer; readonly ca?: Buffer; readonly requestCert?: boolean };
+  /** Serve over TLS (ALPN h2) with this certificate and key (PEM); with clientCertAuth, clients must present one signed by `ca`. */
+  readonly tls?: TlsIdentity;
 }
 
 /**
@@ -56,8 +56,8 @@ export class EtcdGrpcServer implements H2Handler {
   private readonly table: Map<string, MethodEntry>;
   private readonly limits: CallLimits;
   private readonly connections = new Set<H2Connection>();
-  /** Sockets of a TLS server accepted and not yet through their handshake. */
-  private readonly handshaking = new Set<Socket>();
+  /** With TLS: every accepted TCP socket (see createSecureServer). */
+  private readonly rawSockets: Set<Socket> = new Set();
   private readonly http1: RequestListener | undefined;
   private http1Server: HttpServer | undefined;
   /** Sockets handed to the HTTP/1.1 server. */
@@ -77,20 +77,12 @@ export class EtcdGrpcServer implements H2Handler {
     this.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     this.maxConcurrentStreams = options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS;
     this.http1 = options.http1;
-    const tls = options.tls;
-    this.net = tls === undefined
-      ? createServer(this.onConnection.bind(this))
-      : createTlsServer({
-        cert: tls.cert, key: tls.key, ALPNProtocols: ['h2'],
-        ...(tls.ca === undefined ? {} : { ca: tls.ca }),
-        // Client certificates, when asked for, must chain to `ca`: an unverified one is refused in the handshake.
-        requestCert: tls.requestCert === true, rejectUnauthorized: tls.requestCert === true,
-      }, this.onConnection.bind(this));
-    if (tls !== undefined) {
-      this.net.on('connection', (raw: Socket) => {
-        this.handshaking.add(raw);
-        raw.once('close', () => this.handshaking.delete(raw));
-      });
+    if (options.tls === undefined) {
+      this.net = createServer(this.onConnection.bind(this));
+    } else {
+      const secure = createSecureServer(options.tls, this.onConnection.bind(this), ['h2']);
+      this.net = secure.server;
+      this.rawSockets = secure.rawSockets;
     }
   }
 
@@ -114,24 +106,22 @@ export class EtcdGrpcServer implements H2Handler {
   close(graceMs = 0): Promise<void> {
     return new Promise((resolve) => {
       this.net.close(() => resolve());
-      // A TLS socket still in its handshake has no connection yet, and would hold close() open until it times out.
-      for (const s of this.handshaking) s.destroy();
       for (const s of this.http1Sockets) s.destroy();
-      if (graceMs <= 0) {
+      // With TLS the raw sockets go too: one still in its handshake has no connection, and would hold close() open.
+      const cut = (): void => {
         for (const c of this.connections) c.destroy();
+        for (const s of this.rawSockets) s.destroy();
+      };
+      if (graceMs <= 0) {
+        cut();
         return;
       }
       for (const c of this.connections) c.goAway();
-      setTimeout(() => {
-        for (const c of this.connections) c.destroy();
-      }, graceMs).unref();
+      setTimeout(cut, graceMs).unref();
     });
   }
 
   private onConnection(socket: Socket): void {
-    // A TLS socket wraps the raw one, which is done with its handshake.
-    const raw = (socket as Socket & { _parent?: Socket })._parent;
-    if (raw !== undefined) this.handshaking.delete(raw);
     if (this.connections.size >= this.maxConnections) {
       socket.destroy();
       return;
