@@ -1,6 +1,6 @@
 // Client commands in etcdctl's shape: put, get, del, txn, member list (and
 // add/remove/update/promote, member-commands.ts),
-// endpoint status, endpoint health. They speak the etcd v3 API, so they work
+// endpoint status, endpoint health, endpoint hashkv, move-leader. They speak the etcd v3 API, so they work
 // against synod and etcd alike.
 
 import { readFileSync } from 'node:fs';
@@ -195,6 +195,33 @@ function registerEndpoint(program: Command): void {
         if (unhealthy > 0) process.exitCode = EXIT_VERDICT;
       });
     });
+  withClientOptions(endpoint.command('hashkv').description('hash of each endpoint\'s key-value history up to a revision: equal on members that hold the same history'))
+    .option('--rev <revision>', 'the revision to hash up to (0: each endpoint\'s current revision)', '0')
+    .action(async (opts: GlobalOpts & { rev: string }) => {
+      if (!/^\d+$/.test(opts.rev)) throw new UsageError(`--rev must be a revision (a whole number), got '${opts.rev}'`);
+      await withClient(opts, async (c, format) => {
+        const all = await Promise.all(c.endpoints.map(async (e) => ({ e, res: await c.callAt(e, 'Maintenance', 'HashKV', { revision: opts.rev }) })));
+        if (format === 'json') return void process.stdout.write(JSON.stringify(all.map(({ e, res }) => ({ Endpoint: e, HashKV: toJson(res) }))) + '\n');
+        const rows = all.map(({ e, res }) => [e, String(res.hash), String(res.hash_revision), String(res.compact_revision)]);
+        if (format === 'table') process.stdout.write(table(['ENDPOINT', 'HASH', 'HASH REVISION', 'COMPACT REVISION'], rows) + '\n');
+        else for (const r of rows) process.stdout.write(r.join(', ') + '\n');
+      });
+    });
+}
+
+function registerMoveLeader(program: Command): void {
+  withClientOptions(program.command('move-leader <transferee-member-id>').description('hand leadership to another voting member (the leader must be among --endpoints)'))
+    .action(async (target: string, opts: GlobalOpts) => {
+      if (!/^[0-9a-fA-F]{1,16}$/.test(target)) throw new UsageError(`member ID must be hexadecimal (as \`member list\` prints it), got '${target}'`);
+      const targetId = BigInt(`0x${target}`);
+      await withClient(opts, async (c) => {
+        const all = await Promise.all(c.endpoints.map(async (e) => ({ e, res: await c.callAt(e, 'Maintenance', 'Status', {}).catch(() => null) })));
+        const leader = all.find(({ res }) => res !== null && String(res.leader) === String(res.header.member_id) && String(res.leader) !== '0');
+        if (leader === undefined) throw new EtcdClientError(`no leader endpoint given at [${c.endpoints.join(' ')}]`, undefined);
+        await c.callAt(leader.e, 'Maintenance', 'MoveLeader', { targetID: targetId.toString() });
+        process.stdout.write(`Leadership transferred from ${hexId(leader.res.leader)} to ${targetId.toString(16)}\n`);
+      });
+    });
 }
 
 export function register(program: Command): void {
@@ -202,4 +229,5 @@ export function register(program: Command): void {
   registerTxn(program);
   registerMember(program);
   registerEndpoint(program);
+  registerMoveLeader(program);
 }

@@ -4,6 +4,7 @@
 // changes become one `KvBatch` for the backend.
 
 import { assert } from '../core/assert.js';
+import { crc32c } from '../core/crc32c.js';
 import type { KvBackend, Revision, StoredVersion } from './backend.js';
 import { fromByteString, toByteString } from './bytes.js';
 import type { Bytes } from './bytes.js';
@@ -167,6 +168,38 @@ export class MvccStore {
     if (rev > this.revision) return kvError('future-revision', ERROR_MESSAGES['future-revision']);
     this.compactRevision = rev;
     return this.index.compact(rev);
+  }
+
+  /**
+   * etcd's HashKV: a CRC-32C over every retained version at or below `rev`
+   * (0: the current revision), keys ascending, each key's versions oldest
+   * first. Members that applied the same history (and the same compactions)
+   * answer the same hash for the same revision, whatever else they applied
+   * since; the bytes hashed are synod's, so the value differs from etcd's.
+   */
+  hashKV(requested: number): { hash: number; revision: number } | KvError {
+    const rev = this.readAt(requested, null);
+    if (typeof rev !== 'number') return rev;
+    const head = new Uint8Array(48);
+    const view = new DataView(head.buffer);
+    let crc = 0;
+    for (const key of this.index.keysIn({ start: '', end: null })) {
+      for (const e of this.index.versionsOf(key)) {
+        if (e.main > rev) break;
+        const kv = this.keyValue(key, e, null, !e.tombstone);
+        view.setFloat64(0, e.main);
+        view.setFloat64(8, e.sub);
+        view.setFloat64(16, e.createRevision);
+        view.setFloat64(24, e.version);
+        view.setFloat64(32, e.lease);
+        view.setUint32(40, kv.key.length);
+        view.setUint32(44, e.tombstone ? 0xffffffff : kv.value.length);
+        crc = crc32c(head, crc);
+        crc = crc32c(kv.key, crc);
+        crc = crc32c(kv.value, crc);
+      }
+    }
+    return { hash: crc >>> 0, revision: rev };
   }
 
   /** Ends a write transaction: the revision moves by one if anything changed. */

@@ -274,6 +274,12 @@ export class KvStateMachine {
     return isError(r) ? this.failure(r) : { ok: true, revision: this.store.revision, response: r };
   }
 
+  /** etcd's HashKV over this member's applied state (MvccStore.hashKV). */
+  hashKV(revision: number): { readonly ok: true; readonly hash: number; readonly hashRevision: number; readonly compactRevision: number } | { readonly ok: false; readonly error: KvError } {
+    const r = this.store.hashKV(revision);
+    return isError(r) ? { ok: false, error: r } : { ok: true, hash: r.hash, hashRevision: r.revision, compactRevision: this.store.compactRevision };
+  }
+
   /** Key-values that exist now, in key order, at most `max` of them. */
   entries(max: number): KeyValue[] {
     const out: KeyValue[] = [];

@@ -1,12 +1,14 @@
 // etcd's Maintenance service on a member: Snapshot (streams the member's
-// key-value state as a synod snapshot file, see snapshot-file.ts), Alarm and
-// Defragment. Status lives with the KV handlers (kv-service.ts).
+// key-value state as a synod snapshot file, see snapshot-file.ts), HashKV and
+// Hash, Alarm and Defragment. Status lives with the KV handlers
+// (kv-service.ts), MoveLeader with membership (membership/handlers.ts).
 
 import type { EtcdHandlers, ServerStreamCall } from './grpc/handlers.js';
 import type * as T from './grpc/etcd-types.js';
 import { AlarmAction } from './grpc/etcd-types.js';
 import { GrpcError, GrpcStatus } from './grpc/index.js';
-import type { Header } from './etcd-map.js';
+import { int64ToNumber } from './grpc/handlers.js';
+import { kvErrorToGrpc, type Header } from './etcd-map.js';
 import type { RunningMember } from './member.js';
 import { encodeSnapshotFile, SnapshotFileError } from './snapshot-file.js';
 
@@ -31,7 +33,7 @@ export async function streamSnapshot(call: ServerStreamCall<T.SnapshotResponse>,
   if (!call.cancelled) call.write({ remaining_bytes: 0, blob: digest });
 }
 
-export function maintenanceHandlers(member: RunningMember): Pick<EtcdHandlers, 'snapshot' | 'alarm' | 'defragment'> {
+export function maintenanceHandlers(member: RunningMember): Pick<EtcdHandlers, 'snapshot' | 'alarm' | 'defragment' | 'hashKV' | 'hash'> {
   const cfg = member.config;
   const header = (): Header => ({ cluster_id: cfg.clusterId, member_id: cfg.memberId, revision: member.node.sm.revision, raft_term: member.node.log.status().term });
   return {
@@ -45,6 +47,18 @@ export function maintenanceHandlers(member: RunningMember): Pick<EtcdHandlers, '
         throw err;
       }
       await streamSnapshot(call, file.content, file.digest, header());
+    },
+    // Served from this member's applied state, as etcd does: compare members at one revision (etcdctl endpoint hashkv --rev).
+    hashKV: (req) => {
+      const r = member.node.sm.hashKV(int64ToNumber(req.revision, 'revision'));
+      if (!r.ok) throw kvErrorToGrpc(r.error);
+      return { header: header(), hash: r.hash, compact_revision: r.compactRevision, hash_revision: r.hashRevision };
+    },
+    // etcd hashes its whole backend file here; synod hashes the key-value state it holds now, as HashKV at the current revision.
+    hash: () => {
+      const r = member.node.sm.hashKV(0);
+      if (!r.ok) throw kvErrorToGrpc(r.error);
+      return { header: header(), hash: r.hash };
     },
     // synod raises no alarms: it has no storage quota (NOSPACE) and no background corruption check (CORRUPT).
     alarm: (req) => {

@@ -1,6 +1,6 @@
 // The storage layer: write-ahead log, durable write log for protocol cores,
 // snapshots, and the LMDB state store. See docs/storage.md.
-export { crc32c } from './crc32c.js';
+export { crc32c } from '../core/crc32c.js';
 export { CorruptionError, LogClosedError, LogFailedError, QueueFullError, RecordTooLargeError } from './errors.js';
 export { DirectoryLockedError } from './dir-lock.js';
 export type { LogRecord, OpenedLog, RecordLog, RecordLogLimits } from './record-log.js';

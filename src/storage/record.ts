@@ -8,7 +8,7 @@
 // The CRC covers the length, so a flipped length bit is caught rather than
 // making the reader skip to a wrong place and carry on.
 
-import { crc32c } from './crc32c.js';
+import { crc32c } from '../core/crc32c.js';
 
 export const RECORD_HEADER_BYTES = 9;
 export const MAX_RECORD_TYPE = 255;

@@ -13,7 +13,7 @@
 // renamed or misplaced file is caught, and consecutive segments must continue
 // each other's sequence, so that a missing segment in the middle is caught.
 
-import { crc32c } from './crc32c.js';
+import { crc32c } from '../core/crc32c.js';
 
 export const SEGMENT_HEADER_BYTES = 32;
 export const SEGMENT_VERSION = 1;

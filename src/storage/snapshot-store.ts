@@ -13,7 +13,7 @@
 
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { crc32c } from './crc32c.js';
+import { crc32c } from '../core/crc32c.js';
 import { RecordTooLargeError } from './errors.js';
 import { fsyncDir, isTempFile, writeFileAtomic } from './fs-util.js';
 

@@ -8,7 +8,7 @@
 //   offset 16  u32 LE   CRC-32C of bytes [0,16)
 
 import { readFile } from 'node:fs/promises';
-import { crc32c } from './crc32c.js';
+import { crc32c } from '../core/crc32c.js';
 import { CorruptionError } from './errors.js';
 import { writeFileAtomic } from './fs-util.js';
 

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { Etcd3 } from 'etcd3';
 import { MAIN, TestCluster } from './harness.js';
+import { EtcdClient, type EtcdClientError } from '../../src/server/client.js';
 
 const etcdctl = spawnSync('etcdctl', ['version'], { encoding: 'utf8' }).status === 0;
 
@@ -113,4 +114,82 @@ for (const protocol of ['raft', 'multipaxos']) describe(`a three-member cluster 
     watcher.kill('SIGINT');
     assert.equal(seen, 'PUT\nwl/a\n1\nDELETE\nwl/a\n\n');
   });
+
+  test('endpoint hashkv: every member hashes the same history equally (synod, and etcdctl --cluster)', async () => {
+    const synod = (args: string[]): string => execFileSync(process.execPath, [MAIN, ...args, '--endpoints', cluster.endpoints.join(',')], { encoding: 'utf8' });
+    for (let i = 0; i < 20; i++) synod(['put', `hash/${i % 7}`, `v${i}`]);
+    const rev = Number(/hash_revision\D*(\d+)/.exec(JSON.stringify(JSON.parse(synod(['endpoint', 'hashkv', '-w', 'json']))[0]))?.[1]);
+    assert.ok(rev >= 21, `revision ${rev}`);
+    // Every member answers once it has applied `rev` (before, a future revision is refused).
+    let rows: string[][] = [];
+    for (const until = Date.now() + 5000; Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {
+      const r = spawnSync(process.execPath, [MAIN, 'endpoint', 'hashkv', '--rev', String(rev), '--endpoints', cluster.endpoints.join(',')], { encoding: 'utf8' });
+      if (r.status === 0) {
+        rows = r.stdout.trim().split('\n').map((l) => l.split(', '));
+        break;
+      }
+    }
+    assert.equal(rows.length, 3);
+    assert.equal(new Set(rows.map((r) => r[1])).size, 1, rows.join('\n'));
+    assert.ok(rows.every((r) => r[2] === String(rev)));
+    // A later write changes the current hash but not the hash at `rev`.
+    synod(['put', 'hash/0', 'later']);
+    const again = synod(['endpoint', 'hashkv', '--rev', String(rev)]).trim().split('\n').map((l) => l.split(', ')[1]);
+    assert.equal(again[0], rows[0]?.[1]);
+    const future = spawnSync(process.execPath, [MAIN, 'endpoint', 'hashkv', '--rev', String(rev + 1000), '--endpoints', cluster.endpoints[0] as string], { encoding: 'utf8' });
+    assert.notEqual(future.status, 0);
+    assert.match(future.stderr, /future revision/);
+    if (etcdctl) {
+      const ctl = execFileSync('etcdctl', ['--endpoints', cluster.endpoints[0] as string, 'endpoint', 'hashkv', '--cluster', '--rev', String(rev)], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
+      const hashes = ctl.trim().split('\n').map((l) => l.split(', ')[1]);
+      assert.deepEqual(hashes, [rows[0]?.[1], rows[0]?.[1], rows[0]?.[1]], ctl);
+    }
+  });
+
+  test(protocol === 'raft' ? 'move-leader: etcdctl and synod hand leadership to a follower' : 'move-leader is refused with a message on Multi-Paxos', async () => {
+    const eps = cluster.endpoints.join(',');
+    const status = (): { id: string; leader: boolean }[] => execFileSync(process.execPath, [MAIN, 'endpoint', 'status', '--endpoints', eps], { encoding: 'utf8' })
+      .trim().split('\n').map((l) => l.split(', ')).map((f) => ({ id: f[1] as string, leader: f[4] === 'true' }));
+    const leaderNow = async (): Promise<string> => {
+      for (const until = Date.now() + 5000; Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {
+        const l = status().find((s) => s.leader);
+        if (l !== undefined) return l.id;
+      }
+      throw new Error('no leader');
+    };
+    const from = await leaderNow();
+    const target = status().find((s) => !s.leader)?.id as string;
+    const moved = spawnSync(process.execPath, [MAIN, 'move-leader', target, '--endpoints', eps], { encoding: 'utf8' });
+    if (protocol !== 'raft') {
+      assert.notEqual(moved.status, 0);
+      assert.match(moved.stderr, /needs --protocol raft/);
+      return;
+    }
+    assert.equal(moved.status, 0, moved.stderr);
+    assert.equal(moved.stdout.trim(), `Leadership transferred from ${from} to ${target}`);
+    assert.equal(await leaderNow(), target);
+    // Asked of a follower: etcd's "not leader"; an unknown member: "bad leader transferee".
+    const follower = cluster.endpoints.find((_, i) => status()[i]?.leader === false) as string;
+    const direct = spawnSync(process.execPath, [MAIN, 'move-leader', from, '--endpoints', follower], { encoding: 'utf8' });
+    assert.notEqual(direct.status, 0);
+    assert.match(direct.stderr, /no leader endpoint given/);
+    const client = new EtcdClient({ endpoints: [follower], commandTimeoutMs: 3000 });
+    try {
+      await assert.rejects(client.call('Maintenance', 'MoveLeader', { targetID: BigInt(`0x${from}`).toString() }), (e: EtcdClientError) => e.code === 9 && /etcdserver: not leader/.test(e.message));
+    } finally {
+      client.close();
+    }
+    const bad = spawnSync(process.execPath, [MAIN, 'move-leader', 'abc', '--endpoints', eps], { encoding: 'utf8' });
+    assert.match(bad.stderr, /bad leader transferee/);
+    assert.equal(synodPut(eps), 'OK', 'writes go on under the new leader');
+    if (etcdctl) {
+      const back = execFileSync('etcdctl', ['--endpoints', eps, 'move-leader', from], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
+      assert.match(back, new RegExp(`Leadership transferred from ${target} to ${from}`));
+      assert.equal(await leaderNow(), from);
+    }
+  });
 });
+
+function synodPut(eps: string): string {
+  return execFileSync(process.execPath, [MAIN, 'put', 'moved/k', 'v', '--endpoints', eps], { encoding: 'utf8' }).trim();
+}

@@ -1,6 +1,7 @@
 // Crash tests with real processes: kill -9 of the leader under a steady write
 // load, kill -9 of every member at once, and storage faults at start-up.
-// The rule throughout: every write a client saw acknowledged must be readable.
+// The rule throughout: every write a client saw acknowledged must be readable,
+// and the members end with the same history (equal HashKV at one revision).
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -87,6 +88,24 @@ async function eventually(what: string, check: () => Promise<boolean>, timeoutMs
   assert.fail(`${what} did not happen within ${timeoutMs} ms`);
 }
 
+/** Every member holds the same key-value history: HashKV at one revision (the lowest current one) agrees on all. */
+async function assertSameHistory(members: readonly TestMember[]): Promise<void> {
+  const hashAt = async (m: TestMember, rev: number): Promise<{ hash: number; rev: number }> => {
+    const client = new EtcdClient({ endpoints: [`127.0.0.1:${m.clientPort}`], commandTimeoutMs: 2000 });
+    try {
+      const res = await client.call('Maintenance', 'HashKV', { revision: rev });
+      return { hash: Number(res.hash), rev: Number(res.hash_revision) };
+    } finally {
+      client.close();
+    }
+  };
+  let rev = Infinity;
+  for (const m of members) rev = Math.min(rev, (await hashAt(m, 0)).rev);
+  const hashes: number[] = [];
+  for (const m of members) hashes.push((await hashAt(m, rev)).hash);
+  assert.equal(new Set(hashes).size, 1, `HashKV at revision ${rev} differs between members: ${hashes.join(', ')}`);
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 for (const protocol of ['raft', 'multipaxos']) describe(`crashes under load (${protocol})`, () => {
@@ -110,6 +129,7 @@ for (const protocol of ['raft', 'multipaxos']) describe(`crashes under load (${p
       t.diagnostic(`${load.acked.size} writes acknowledged (${before} before the crash), ${load.errors} failed tries`);
       assertNoAckedWriteLost(load.acked, stored);
       await eventually('the restarted member catching up', async () => (await serializableCount(leader)) === stored.size);
+      await assertSameHistory(cluster.members);
     } finally {
       await cluster.stop();
     }
@@ -127,6 +147,7 @@ for (const protocol of ['raft', 'multipaxos']) describe(`crashes under load (${p
       for (const m of cluster.members) cluster.launch(m);
       await cluster.waitForLeader();
       assertNoAckedWriteLost(load.acked, await readAll(cluster.endpoints));
+      await assertSameHistory(cluster.members);
     } finally {
       await cluster.stop();
     }

@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { crc32c, crc32cBytewise } from '../../src/storage/crc32c.js';
+import { crc32c, crc32cBytewise } from '../../src/core/crc32c.js';
 import { Prng } from '../../src/core/prng.js';
 
 describe('CRC-32C', () => {

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { Wal } from '../../src/storage/wal.js';
-import { crc32c } from '../../src/storage/crc32c.js';
+import { crc32c } from '../../src/core/crc32c.js';
 
 const SEGMENT_BYTES = 64 * 1024;
 const IN_FLIGHT = 32;

@@ -1,5 +1,6 @@
 // etcd's Cluster service on a member: MemberAdd, MemberRemove, MemberUpdate,
-// MemberPromote (Raft only) and MemberList, with etcd's error messages.
+// MemberPromote (Raft only) and MemberList, with etcd's error messages; and
+// Maintenance.MoveLeader, which needs the same Raft core.
 
 import type { NodeId } from '../../core/ids.js';
 import { NodeId as toNodeId } from '../../core/ids.js';
@@ -11,7 +12,7 @@ import type { Header } from '../etcd-map.js';
 import type { Membership } from '../protocols.js';
 import type { MemberChange } from './changes.js';
 import { findMember, type Directory } from './directory.js';
-import type { ChangeOutcome } from './node.js';
+import type { ChangeOutcome, TransferOutcome } from './node.js';
 import type { MembershipRuntime } from './runtime.js';
 
 export interface ClusterServiceOptions {
@@ -23,6 +24,12 @@ export interface ClusterServiceOptions {
   readonly clientUrls: (id: NodeId) => readonly string[];
   readonly timeoutMs: number;
 }
+
+const TRANSFER_STATUS: Readonly<Record<Exclude<TransferOutcome, { ok: true }>['code'], GrpcStatusCode>> = {
+  'not-leader': GrpcStatus.FAILED_PRECONDITION,
+  'bad-transferee': GrpcStatus.FAILED_PRECONDITION,
+  timeout: GrpcStatus.UNAVAILABLE,
+};
 
 const STATUS: Readonly<Record<Exclude<ChangeOutcome, { ok: true }>['code'], GrpcStatusCode>> = {
   'not-leader': GrpcStatus.UNAVAILABLE,
@@ -80,6 +87,14 @@ export function clusterHandlers(o: ClusterServiceOptions): EtcdHandlers {
     },
     memberRemove: async (req, ctx) => ({ header: o.header(), members: after(await run({ type: 'remove', id: memberId(req.ID) }, ctx)) }),
     memberUpdate: async (req, ctx) => ({ header: o.header(), members: after(await run({ type: 'update', id: memberId(req.ID), peerUrls: [...req.peerURLs] }, ctx)) }),
+    // Maintenance.MoveLeader: answered by the leader once the target leads (etcd's codes and messages).
+    moveLeader: async (req, ctx) => {
+      const to = int64ToNumber(req.targetID, 'targetID');
+      if (to <= 0) throw new GrpcError(GrpcStatus.FAILED_PRECONDITION, 'etcdserver: bad leader transferee');
+      const outcome = await o.runtime.moveLeader(toNodeId(to), timeoutOf(ctx, o.timeoutMs));
+      if (!outcome.ok) throw new GrpcError(TRANSFER_STATUS[outcome.code], outcome.message);
+      return { header: o.header() };
+    },
     memberPromote: async (req, ctx) => ({ header: o.header(), members: after(await run({ type: 'promote', id: memberId(req.ID) }, ctx)) }),
   };
 }

@@ -46,6 +46,20 @@ export interface ConfLog {
   status(): LogStatus;
   followerMatch(id: NodeId): LogIndex | null;
   proposeConfChange(ops: readonly ConfChangeOp[], joint: boolean, context?: string): RequestResult;
+  /** Thesis §3.10: hand leadership to a voter whose log is caught up. */
+  transferLeadership(to: NodeId): RequestResult;
+}
+
+/** How a MoveLeader ended (etcd's answers: not leader, bad transferee, timed out). */
+export type TransferOutcome =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly code: 'not-leader' | 'bad-transferee' | 'timeout'; readonly message: string };
+
+interface Transfer {
+  readonly to: NodeId;
+  readonly deadline: number;
+  started: boolean;
+  resolve(o: TransferOutcome): void;
 }
 
 export interface MembershipHooks {
@@ -66,6 +80,7 @@ export const MAX_QUEUED_CHANGES = 64;
 export class MembershipNode<W, M extends Message> implements SimNode<M, W, KvRequest, KvReply> {
   private queue: Queued[] = [];
   private inFlight: InFlight | null = null;
+  private transfers: Transfer[] = [];
 
   constructor(
     readonly kv: KvNode<W, M>,
@@ -103,13 +118,52 @@ export class MembershipNode<W, M extends Message> implements SimNode<M, W, KvReq
     return new Promise((resolve) => this.queue.push({ change, deadline: this.hooks.now() + timeoutMs, resolve }));
   }
 
+  /**
+   * Moves leadership to `to` (etcd's MoveLeader): asked of the leader, started
+   * at the next batch, answered once `to` leads or at the deadline.
+   */
+  transfer(to: NodeId, timeoutMs: number): Promise<TransferOutcome> {
+    if (this.transfers.length >= MAX_QUEUED_CHANGES) return Promise.resolve({ ok: false, code: 'timeout', message: 'etcdserver: too many leader transfers waiting; retry later' });
+    return new Promise((resolve) => this.transfers.push({ to, deadline: this.hooks.now() + timeoutMs, started: false, resolve }));
+  }
+
   ready(): Effects<W, M, SimOutput<KvReply>> | null {
     this.settleInFlight();
     this.proposeQueued();
+    if (this.transfers.length > 0) this.runTransfers();
     const fx = this.kv.ready();
     // A configuration arrives by a committed change or inside a snapshot (Raft §7: the snapshot carries it).
     if (fx !== null && fx.outputs.some((o) => o.type === 'event' && CONF_EVENTS.has(o.event.kind))) this.hooks.onConfApplied(this.raft.configuration());
     return fx;
+  }
+
+  /** Starts queued transfers at the leader, and answers those whose target now leads or whose time is up. */
+  private runTransfers(): void {
+    const now = this.hooks.now();
+    this.transfers = this.transfers.filter((t) => {
+      const s = this.raft.status();
+      if (s.leader === t.to && (t.to !== this.id || s.role === 'leader')) {
+        t.resolve({ ok: true });
+        return false;
+      }
+      if (!t.started) {
+        if (s.role !== 'leader') {
+          t.resolve({ ok: false, code: 'not-leader', message: 'etcdserver: not leader' });
+          return false;
+        }
+        const r = this.raft.transferLeadership(t.to);
+        if (!r.ok) {
+          t.resolve(r.reason === 'not-leader' ? { ok: false, code: 'not-leader', message: 'etcdserver: not leader' } : { ok: false, code: 'bad-transferee', message: 'etcdserver: bad leader transferee' });
+          return false;
+        }
+        t.started = true;
+      }
+      if (now > t.deadline) {
+        t.resolve({ ok: false, code: 'timeout', message: 'etcdserver: request timed out, leader transfer took too long' });
+        return false;
+      }
+      return true;
+    });
   }
 
   /** Answers the change in flight once committed in its term, or fails it when the term moved on first. */

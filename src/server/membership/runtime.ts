@@ -12,7 +12,7 @@ import type { MemberConfig } from '../config.js';
 import type { PeerAddress } from '../../net/tcp-transport.js';
 import type { MemberChange } from './changes.js';
 import { directoryOf, findMember, type Directory } from './directory.js';
-import type { ChangeOutcome, ConfLog, MembershipHooks, MembershipNode } from './node.js';
+import type { ChangeOutcome, ConfLog, MembershipHooks, MembershipNode, TransferOutcome } from './node.js';
 
 /** Peer frames of membership: changes forwarded to the leader, and the notice to a removed member. */
 export type MembershipFrame =
@@ -183,6 +183,12 @@ export class MembershipRuntime {
       if (outcome.ok || outcome.code !== 'not-leader') return outcome;
       await new Promise((r) => setTimeout(r, this.o.tickMs));
     }
+  }
+
+  /** etcd's MoveLeader: only the leader moves its leadership (etcdctl sends it there); never forwarded. */
+  moveLeader(to: NodeId, timeoutMs: number): Promise<TransferOutcome> {
+    if (this.node === null || this.o.raft === null) return Promise.resolve({ ok: false, code: 'not-leader', message: 'synod: moving the leader needs --protocol raft (Multi-Paxos has no leadership transfer)' });
+    return this.node.transfer(to, timeoutMs);
   }
 
   private forward(to: NodeId, change: MemberChange, timeoutMs: number): Promise<ChangeOutcome> {

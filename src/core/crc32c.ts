@@ -1,5 +1,5 @@
 // CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of every
-// WAL record and snapshot file. Slicing-by-8: eight 256-entry tables let the
+// WAL record and snapshot file, and of HashKV. Slicing-by-8: eight 256-entry tables let the
 // inner loop consume eight bytes per step. Written here rather than taken from
 // a package because the WAL's integrity rests on it; test vectors are in
 // test/storage/crc32c.test.ts (RFC 3720 appendix B.4 and the "123456789" check value).
