@@ -1,6 +1,7 @@
 // Client commands in etcdctl's shape: put, get, del, txn, member list (and
 // add/remove/update/promote, member-commands.ts),
-// endpoint status, endpoint health, endpoint hashkv, move-leader. They speak the etcd v3 API, so they work
+// endpoint status, endpoint health, endpoint hashkv, move-leader, and user,
+// role and auth (auth-commands.ts). They speak the etcd v3 API, so they work
 // against synod and etcd alike.
 
 import { readFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { UsageError, EXIT_VERDICT } from './errors.js';
 import { parseFormat, toJson, table, hexId, type OutputFormat } from './output.js';
 import { parseTxn } from './txn-parse.js';
 import { registerMemberChanges } from './member-commands.js';
+import { registerAuth } from './auth-commands.js';
 import { connect, withConnectionOptions, type ConnectionOpts } from './connection.js';
 
 interface GlobalOpts extends ConnectionOpts {
@@ -37,6 +39,7 @@ async function withClient(opts: GlobalOpts, run: (c: EtcdClient, format: OutputF
   const format = parseFormat(opts.writeOut);
   const client = connect(opts, durationMs(opts.commandTimeout));
   try {
+    await client.login();
     await run(client, format);
   } catch (err) {
     if (err instanceof EtcdClientError) {
@@ -230,4 +233,5 @@ export function register(program: Command): void {
   registerMember(program);
   registerEndpoint(program);
   registerMoveLeader(program);
+  registerAuth(program, withClientOptions, withClient);
 }

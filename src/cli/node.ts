@@ -38,6 +38,7 @@ export function register(program: Command): void {
     .option('--peer-trusted-ca-file <path>', 'CA (PEM) that other members\' certificates must chain to')
     .option('--peer-client-cert-auth', 'members dialling this one must present a certificate signed by --peer-trusted-ca-file')
     .option('--max-learners <n>', 'learner members the cluster may have at once', '1')
+    .option('--auth-token-ttl <seconds>', 'how long an auth token (from Authenticate) stays valid', '300')
     .option('--strict-reconfig-check <bool>', 'refuse a membership change that would leave the voters without a quorum the leader reaches (true or false)', 'true')
     .action(async (flags: MemberFlags & { snapshotCount: string }) => {
       let cfg;

@@ -37,6 +37,7 @@ function client(opts: ClientOpts): EtcdClient {
 async function run(opts: ClientOpts, body: (c: EtcdClient) => Promise<void>): Promise<void> {
   const c = client(opts);
   try {
+    await c.login();
     await body(c);
   } catch (err) {
     if (!(err instanceof EtcdClientError)) throw err;

@@ -32,6 +32,7 @@ async function run(opts: ClientOpts, body: (c: EtcdClient, json: boolean) => Pro
   const json = parseFormat(opts.writeOut) === 'json';
   const c = client(opts);
   try {
+    await c.login();
     await body(c, json);
   } catch (err) {
     if (!(err instanceof EtcdClientError)) throw err;
@@ -52,6 +53,7 @@ function registerWatch(program: Command): void {
       const json = parseFormat(opts.writeOut) === 'json';
       const range = opts.prefix ? prefixRange(Buffer.from(key)) : { key: Buffer.from(key), end: rangeEnd !== undefined ? Buffer.from(rangeEnd) : Buffer.alloc(0) };
       const c = client(opts);
+      await c.login();
       const stream = c.stream('Watch', 'Watch');
       await new Promise<void>((resolve) => {
         const stop = (): void => {

@@ -15,7 +15,7 @@ export type KvOp =
   | { readonly f: 'delete'; readonly key: string }
   | { readonly f: 'range'; readonly prefix: string }
   /** Any etcd request, answered with its full result (the server's path). */
-  | { readonly f: 'etcd'; readonly request: EtcdRequest };
+  | { readonly f: 'etcd'; readonly request: EtcdRequest; readonly user?: string; readonly internal?: true };
 
 /**
  * `client` and `seq` identify a request across retries: the state machine

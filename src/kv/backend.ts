@@ -6,6 +6,7 @@
 // index in `meta`: after a crash the store is exactly as of some applied entry.
 
 import type { ClientId } from '../core/ids.js';
+import type { AuthState } from './auth.js';
 import type { Bytes } from './bytes.js';
 import type { KvResult } from './command.js';
 import type { LeaseRecord } from './leases.js';
@@ -76,6 +77,8 @@ export interface KvBatch {
   readonly leases?: readonly LeaseRecord[];
   /** Leases revoked. */
   readonly revokedLeases?: readonly number[];
+  /** The whole auth state, when this entry changed it. */
+  readonly auth?: AuthState;
 }
 
 /** Everything the store holds: what a snapshot carries and what a backend loads on start. */
@@ -87,6 +90,8 @@ export interface KvState {
   readonly sessions: readonly SessionRecord[];
   /** Every lease (absent: none). */
   readonly leases?: readonly LeaseRecord[];
+  /** Users, roles and whether auth is on (absent: none, off). */
+  readonly auth?: AuthState;
 }
 
 export const EMPTY_META: KvMeta = { appliedIndex: 0, revision: 1, compactRevision: 0, chain: '' };
@@ -130,6 +135,7 @@ export class MemoryBackend implements KvBackend {
   private sessions = new Map<ClientId, { lastUsed: number; floor: number; readonly results: Map<number, KvResult> }>();
   private leases = new Map<number, LeaseRecord>();
   private meta: KvMeta = EMPTY_META;
+  private auth: AuthState | undefined;
 
   get(rev: Revision): StoredVersion | undefined {
     return this.versions.get(rev.main)?.items[rev.sub];
@@ -163,6 +169,7 @@ export class MemoryBackend implements KvBackend {
     }
     for (const l of batch.leases ?? []) this.leases.set(l.id, l);
     for (const id of batch.revokedLeases ?? []) this.leases.delete(id);
+    if (batch.auth !== undefined) this.auth = batch.auth;
     this.meta = batch.meta;
   }
 
@@ -175,7 +182,7 @@ export class MemoryBackend implements KvBackend {
       .map(([client, s]) => ({ client, lastUsed: s.lastUsed, floor: s.floor, results: [...s.results].sort((a, b) => a[0] - b[0]) }))
       .sort((a, b) => a.lastUsed - b.lastUsed || (a.client < b.client ? -1 : a.client > b.client ? 1 : 0));
     const leases = [...this.leases.values()].sort((a, b) => a.id - b.id);
-    return { meta: this.meta, versions, sessions, leases };
+    return { meta: this.meta, versions, sessions, leases, ...(this.auth === undefined ? {} : { auth: this.auth }) };
   }
 
   reset(state: KvState): void {
@@ -183,6 +190,7 @@ export class MemoryBackend implements KvBackend {
     for (const v of state.versions) this.add(v);
     this.sessions = new Map(state.sessions.map((s) => [s.client, { lastUsed: s.lastUsed, floor: s.floor, results: new Map(s.results) }]));
     this.leases = new Map((state.leases ?? []).map((l) => [l.id, l]));
+    this.auth = state.auth;
     this.meta = state.meta;
   }
 }

@@ -6,6 +6,7 @@
 
 import type { ClientId } from '../core/ids.js';
 import type { Bytes } from './bytes.js';
+import type { AuthOp, AuthResponse } from './auth.js';
 
 /**
  * etcd's key range: `rangeEnd` absent or empty selects `key` alone; "\0"
@@ -98,7 +99,9 @@ export type KvWriteOp =
   | ({ readonly type: 'txn' } & TxnRequest)
   | ({ readonly type: 'compact' } & CompactRequest)
   | ({ readonly type: 'lease-grant' } & LeaseGrantRequest)
-  | ({ readonly type: 'lease-revoke' } & LeaseRevokeRequest);
+  | ({ readonly type: 'lease-revoke' } & LeaseRevokeRequest)
+  /** A change to users, roles or the enabled flag (src/kv/auth.ts). */
+  | { readonly type: 'auth'; readonly change: AuthOp };
 
 /** Reads, served from the local state once the log has confirmed a read index. */
 export type KvRead =
@@ -118,6 +121,14 @@ export interface KvCommand {
   readonly client: ClientId;
   readonly seq: number;
   readonly op: KvWriteOp;
+  /**
+   * Who asked, for the permission check at apply time once auth is enabled
+   * (src/kv/auth.ts): a user the server authenticated; absent for a client
+   * without a token.
+   */
+  readonly user?: string;
+  /** Proposed by the cluster itself (lease expiry, auto-compaction): not checked. */
+  readonly internal?: true;
 }
 
 /** etcd's mvccpb.KeyValue. `lease` is 0 when none. */
@@ -186,7 +197,7 @@ export interface LeaseLeasesResponse {
 }
 
 export type ResponseOp = RangeResponse | PutResponse | DeleteRangeResponse | TxnResponse;
-export type KvResponse = ResponseOp | CompactResponse | LeaseGrantResponse | LeaseRevokeResponse | LeaseTimeToLiveResponse | LeaseLeasesResponse;
+export type KvResponse = ResponseOp | CompactResponse | LeaseGrantResponse | LeaseRevokeResponse | LeaseTimeToLiveResponse | LeaseLeasesResponse | AuthResponse;
 
 /** Errors a request can meet; the messages are etcd's where etcd has one. */
 export type KvErrorCode =
@@ -203,7 +214,28 @@ export type KvErrorCode =
   | 'stale-sequence'
   | 'lease-not-found'
   | 'lease-exists'
-  | 'lease-ttl-too-large';
+  | 'lease-ttl-too-large'
+  | AuthErrorCode;
+
+/** etcd's auth errors (src/kv/auth.ts). */
+export type AuthErrorCode =
+  | 'user-empty'
+  | 'user-exists'
+  | 'user-not-found'
+  | 'role-empty'
+  | 'role-exists'
+  | 'role-not-found'
+  | 'role-not-granted'
+  | 'permission-not-granted'
+  | 'permission-not-given'
+  | 'root-user-missing'
+  | 'root-role-missing'
+  | 'invalid-auth-mgmt'
+  | 'auth-not-enabled'
+  | 'auth-failed'
+  | 'invalid-auth-token'
+  | 'permission-denied'
+  | 'password-empty';
 
 export interface KvError {
   readonly code: KvErrorCode;
@@ -234,4 +266,21 @@ export const ERROR_MESSAGES: Readonly<Record<KvErrorCode, string>> = {
   'lease-not-found': 'etcdserver: requested lease not found',
   'lease-exists': 'etcdserver: lease already exists',
   'lease-ttl-too-large': 'etcdserver: too large lease TTL',
+  'user-empty': 'etcdserver: user name is empty',
+  'user-exists': 'etcdserver: user name already exists',
+  'user-not-found': 'etcdserver: user name not found',
+  'role-empty': 'etcdserver: role name is empty',
+  'role-exists': 'etcdserver: role name already exists',
+  'role-not-found': 'etcdserver: role name not found',
+  'role-not-granted': 'etcdserver: role is not granted to the user',
+  'permission-not-granted': 'etcdserver: permission is not granted to the role',
+  'permission-not-given': 'etcdserver: permission not given',
+  'root-user-missing': 'etcdserver: root user does not exist',
+  'root-role-missing': 'etcdserver: root user does not have root role',
+  'invalid-auth-mgmt': 'etcdserver: invalid auth management',
+  'auth-not-enabled': 'etcdserver: authentication is not enabled',
+  'auth-failed': 'etcdserver: authentication failed, invalid user ID or password',
+  'invalid-auth-token': 'etcdserver: invalid auth token',
+  'permission-denied': 'etcdserver: permission denied',
+  'password-empty': 'synod: a user needs a password, or the no_password option',
 };

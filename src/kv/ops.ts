@@ -67,7 +67,10 @@ export function commandOf(req: KvRequest): KvCommand | null {
       return { client, seq, op: { type: 'txn', compare: [compare], success: [write], failure: [{ type: 'range', key }] } };
     }
     case 'etcd':
-      return isRead(op.request) ? null : { client, seq, op: op.request };
+      if (isRead(op.request)) return null;
+      // Fields only when set: a plain put keeps its compact encoding (put-codec.ts).
+      if (op.user === undefined && op.internal === undefined) return { client, seq, op: op.request };
+      return { client, seq, op: op.request, ...(op.user === undefined ? {} : { user: op.user }), ...(op.internal === undefined ? {} : { internal: op.internal }) };
     case 'read':
     case 'range':
       return null;

@@ -40,7 +40,8 @@ const utf8Decoder = new TextDecoder('utf-8');
 /** The put in the compact form, or null when it must stay MessagePack. */
 export function encodePut(cmd: KvCommand): Uint8Array | null {
   const op = cmd.op;
-  if (op.type !== 'put') return null;
+  // A put that names its user (or the cluster) goes as MessagePack, which carries every field.
+  if (op.type !== 'put' || cmd.user !== undefined || cmd.internal !== undefined) return null;
   const lease = op.lease ?? 0;
   if (!Number.isSafeInteger(cmd.seq) || !Number.isSafeInteger(lease)) return null;
   if (!(op.key instanceof Uint8Array) || !(op.value instanceof Uint8Array) || typeof cmd.client !== 'string') return null;

@@ -7,6 +7,8 @@ import { assert, assertNever } from '../core/assert.js';
 import type { ClientId, LogIndex } from '../core/ids.js';
 import type { KvBackend, KvBatch, KvMeta, KvState, Revision, SessionRecord } from './backend.js';
 import { MemoryBackend } from './backend.js';
+import { AuthStore, authError } from './auth.js';
+import type { AuthState } from './auth.js';
 import { ERROR_MESSAGES, kvError } from './command.js';
 import type { KeyRange, KeyValue, KvCommand, KvError, KvRead, KvResponse, KvResult, KvWriteOp, LeaseGrantRequest, LeaseGrantResponse, LeaseRevokeResponse, RangeRequest } from './command.js';
 import { fromByteString } from './bytes.js';
@@ -32,6 +34,8 @@ interface Outcome {
   removed: Revision[];
   granted: LeaseRecord[];
   revoked: number[];
+  /** The auth state after an auth change. */
+  auth?: AuthState;
 }
 
 /** Shared by every outcome that changes nothing of the kind (frozen: never pushed to). */
@@ -56,6 +60,8 @@ export class KvStateMachine {
   private readonly backend: KvBackend;
   private readonly store: MvccStore;
   private readonly sessions: SessionTable;
+  /** Users, roles and permissions (read by the server to check requests). */
+  readonly auth = new AuthStore();
   private readonly fingerprint: boolean;
   private applied = 0;
   private chainValue = '';
@@ -76,6 +82,7 @@ export class KvStateMachine {
   private reload(state: KvState = this.backend.load({ values: false })): void {
     this.store.load(state.versions, state.meta.revision, state.meta.compactRevision, state.leases ?? []);
     this.sessions.load(state.sessions);
+    this.auth.load(state.auth);
     this.applied = state.meta.appliedIndex;
     this.chainValue = state.meta.chain;
   }
@@ -144,7 +151,9 @@ export class KvStateMachine {
       }
     }
     const w = new Writer(this.store);
-    const out = this.execute(command.op, w, index);
+    // Once auth is on, every client command is checked here, against the state it applies to (etcd's apply-time check).
+    const denied = this.auth.enabled && command.internal !== true ? this.authorize(command) : null;
+    const out = denied === null ? this.execute(command.op, w, index) : { ...NOTHING, result: this.failure(denied) };
     const change = command.seq > 0 ? this.sessions.save(command.client, command.seq, out.result, index) : null;
     this.backend.apply(this.batch(w.put, out, change));
     // The events (with previous values read back from the backend) are built only while someone watches.
@@ -186,6 +195,12 @@ export class KvStateMachine {
         response = this.revokeLease(op.id, w);
         if (!isError(response)) out.revoked = [op.id];
         break;
+      case 'auth': {
+        const before = this.auth.revision;
+        response = this.auth.apply(op.change);
+        if (this.auth.revision !== before) out.auth = this.auth.snapshot();
+        break;
+      }
       default:
         return assertNever(op, 'kv write op');
     }
@@ -194,7 +209,22 @@ export class KvStateMachine {
       return { removed: NOTHING.removed, granted: NOTHING.granted, revoked: NOTHING.revoked, result: this.failure(response) };
     }
     this.store.commit(w);
-    return { removed: out.removed, granted: out.granted, revoked: out.revoked, result: { ok: true, revision: this.store.revision, response } };
+    return { removed: out.removed, granted: out.granted, revoked: out.revoked, ...(out.auth === undefined ? {} : { auth: out.auth }), result: { ok: true, revision: this.store.revision, response } };
+  }
+
+  /** Why `cmd` may not run for its user now, or null. */
+  private authorize(cmd: KvCommand): KvError | null {
+    const user = cmd.user ?? '';
+    if (user === '') return authError('user-empty');
+    if (this.auth.user(user) === undefined) return authError('invalid-auth-token');
+    const op = cmd.op;
+    if (op.type === 'lease-revoke') {
+      // Revoking deletes the lease's keys: write permission on each.
+      if (this.auth.isAdmin(user)) return null;
+      const keys = this.store.leases.has(op.id) ? this.store.leases.keysOf(op.id) : [];
+      return keys.every((k) => this.auth.permitted(user, 'write', fromByteString(k))) ? null : authError('permission-denied');
+    }
+    return this.auth.permittedOp(user, op) ? null : authError('permission-denied');
   }
 
   /** etcd's LeaseGrant; id 0 takes the grant's log index (or the next free id), the same on every replica. */
@@ -222,6 +252,7 @@ export class KvStateMachine {
       evicted: change ? change.evicted : [],
       leases: out.granted,
       revokedLeases: out.revoked,
+      ...(out.auth === undefined ? {} : { auth: out.auth }),
     };
   }
 
@@ -300,7 +331,7 @@ export class KvStateMachine {
   /** Replaces the whole state with a snapshot (Raft §7: InstallSnapshot). */
   restore(snap: KvSnapshot): void {
     assert(snap.format === SNAPSHOT_FORMAT, () => `kv: snapshot format ${snap.format}`);
-    const state: KvState = { meta: snap.meta, versions: snap.versions, sessions: snap.sessions, leases: snap.leases ?? [] };
+    const state: KvState = { meta: snap.meta, versions: snap.versions, sessions: snap.sessions, leases: snap.leases ?? [], ...(snap.auth === undefined ? {} : { auth: snap.auth }) };
     this.backend.reset(state);
     this.reload(state);
     this.changeListener?.(this.store.revision, null);

@@ -4,6 +4,7 @@
 // code must still be judged the same way on every replica).
 
 import { toByteString } from './bytes.js';
+import type { AuthOp } from './auth.js';
 import { ERROR_MESSAGES, kvError } from './command.js';
 import type { Compare, KeyRange, KvCommand, KvError, KvErrorCode, KvRead, KvWriteOp, RangeRequest, RequestOp, TxnRequest } from './command.js';
 import { MAX_LEASE_TTL } from './leases.js';
@@ -169,7 +170,24 @@ export function validateRead(r: KvRead, limits: KvLimits): KvError | null {
 export function validateCommand(cmd: KvCommand, limits: KvLimits): KvError | null {
   if (typeof cmd.client !== 'string') return err('invalid', 'client must be a string');
   if (!Number.isSafeInteger(cmd.seq) || cmd.seq < 0) return err('invalid', 'seq must be a non-negative integer');
+  if (cmd.user !== undefined && (typeof cmd.user !== 'string' || cmd.user.length > MAX_AUTH_STRING)) return err('invalid', 'user must be a short string');
+  if (cmd.internal !== undefined && cmd.internal !== true) return err('invalid', 'internal must be true when present');
   return validateOp(cmd.op, limits);
+}
+
+const AUTH_KINDS: ReadonlySet<string> = new Set(['enable', 'disable', 'user-add', 'user-delete', 'user-change-password', 'user-grant-role', 'user-revoke-role', 'role-add', 'role-delete', 'role-grant-permission', 'role-revoke-permission']);
+const PERM_TYPES: ReadonlySet<string> = new Set(['read', 'write', 'readwrite']);
+/** Names and hashes: etcd sets no limit but the request size; this keeps a log entry small. */
+const MAX_AUTH_STRING = 4096;
+
+function checkAuthOp(c: AuthOp): KvError | null {
+  if (typeof c !== 'object' || c === null || !AUTH_KINDS.has(c.kind)) return err('invalid', 'unknown auth change');
+  for (const [k, v] of Object.entries(c)) {
+    if (typeof v === 'string' && v.length > MAX_AUTH_STRING) return err('invalid', `auth ${k} is longer than ${MAX_AUTH_STRING}`);
+  }
+  if (c.kind === 'role-grant-permission' && (!PERM_TYPES.has(c.permission?.type) || !(c.permission.key instanceof Uint8Array) || !(c.permission.rangeEnd instanceof Uint8Array))) return err('invalid', 'a permission needs a type (read, write, readwrite), a key and a range end');
+  if (c.kind === 'role-revoke-permission' && (!(c.key instanceof Uint8Array) || !(c.rangeEnd instanceof Uint8Array))) return err('invalid', 'a permission to revoke needs a key and a range end');
+  return null;
 }
 
 /** Checks one write operation against etcd's rules and the limits. */
@@ -188,6 +206,9 @@ export function validateOp(op: KvWriteOp, limits: KvLimits): KvError | null {
       break;
     case 'lease-revoke':
       e = checkLeaseId(op.id);
+      break;
+    case 'auth':
+      e = checkAuthOp(op.change);
       break;
     default:
       e = checkOp(op, limits, budget, 0);

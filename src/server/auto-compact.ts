@@ -144,7 +144,7 @@ export class AutoCompactor {
 export function compactThrough(submit: (op: KvOp, timeoutMs: number) => Promise<KvResult>, timeoutMs: number): (rev: number) => Promise<'done' | 'already'> {
   return async (rev) => {
     try {
-      await submit({ f: 'etcd', request: { type: 'compact', revision: rev } }, timeoutMs);
+      await submit({ f: 'etcd', request: { type: 'compact', revision: rev }, internal: true }, timeoutMs);
       return 'done';
     } catch (err) {
       if (err instanceof GrpcError && err.message.includes(ERROR_MESSAGES.compacted)) return 'already';

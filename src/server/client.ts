@@ -39,6 +39,8 @@ export interface ClientOptions {
    * Given, or with any https:// endpoint, every endpoint is dialled over TLS.
    */
   readonly tls?: { readonly ca?: Buffer; readonly cert?: Buffer; readonly key?: Buffer };
+  /** A user to log in as (Auth.Authenticate, by `login()`); every call then carries its token. */
+  readonly auth?: { readonly user: string; readonly password: string };
 }
 
 export class EtcdClientError extends Error {
@@ -62,6 +64,8 @@ export class EtcdClient {
   private readonly clients = new Map<string, Record<string, Any>>();
   private readonly commandTimeoutMs: number;
   private readonly credentials: grpc.ChannelCredentials;
+  private readonly auth: ClientOptions['auth'];
+  private metadata: grpc.Metadata | undefined;
 
   constructor(opts: ClientOptions) {
     if (opts.endpoints.length === 0) throw new EtcdClientError('no endpoints given', undefined);
@@ -71,6 +75,7 @@ export class EtcdClient {
     if (tls !== undefined && (tls.cert === undefined) !== (tls.key === undefined)) {
       throw new EtcdClientError('a client certificate needs its key, and a key its certificate', undefined);
     }
+    this.auth = opts.auth;
     this.credentials = tls === undefined ? grpc.credentials.createInsecure() : grpc.credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null);
   }
 
@@ -89,12 +94,25 @@ export class EtcdClient {
     return s;
   }
 
+  /**
+   * Logs in with the `auth` option at the first endpoint that answers; every
+   * call after it carries the token. Without `auth`, does nothing.
+   */
+  async login(): Promise<void> {
+    if (this.auth === undefined) return;
+    this.metadata = undefined;
+    const res = await this.call('Auth', 'Authenticate', { name: this.auth.user, password: this.auth.password });
+    const md = new grpc.Metadata();
+    md.set('token', String(res.token));
+    this.metadata = md;
+  }
+
   /** One unary call at one endpoint. */
   callAt(endpoint: string, service: string, method: string, request: unknown): Promise<Any> {
     const stub = this.stub(endpoint, service);
     return new Promise((resolve, reject) => {
       const deadline = new Date(Date.now() + this.commandTimeoutMs);
-      stub[method](request, { deadline }, (err: grpc.ServiceError | null, res: unknown) => {
+      stub[method](request, this.metadata ?? new grpc.Metadata(), { deadline }, (err: grpc.ServiceError | null, res: unknown) => {
         if (err) reject(new EtcdClientError(`${endpoint}: ${err.details || err.message}`, err.code));
         else resolve(res);
       });
@@ -117,17 +135,17 @@ export class EtcdClient {
 
   /** A bidirectional stream (Watch, LeaseKeepAlive) at the first endpoint. */
   stream(service: string, method: string): grpc.ClientDuplexStream<unknown, Any> {
-    return this.stub(this.endpoints[0] as string, service)[method]();
+    return this.stub(this.endpoints[0] as string, service)[method](this.metadata ?? new grpc.Metadata());
   }
 
   /** A bidirectional stream at one endpoint (callers that fail over pick the next one themselves). */
   streamAt(endpoint: string, service: string, method: string): grpc.ClientDuplexStream<unknown, Any> {
-    return this.stub(endpoint, service)[method]();
+    return this.stub(endpoint, service)[method](this.metadata ?? new grpc.Metadata());
   }
 
   /** A server stream (Maintenance.Snapshot) at one endpoint; no deadline: the caller cancels it. */
   serverStreamAt(endpoint: string, service: string, method: string, request: unknown): grpc.ClientReadableStream<Any> {
-    return this.stub(endpoint, service)[method](request);
+    return this.stub(endpoint, service)[method](request, this.metadata ?? new grpc.Metadata());
   }
 
   close(): void {

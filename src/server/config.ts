@@ -36,6 +36,8 @@ export interface MemberConfig {
   readonly strictReconfigCheck?: boolean;
   /** etcd's --max-learners: learner members at once (absent: 1). */
   readonly maxLearners?: number;
+  /** etcd's --auth-token-ttl: seconds an auth token stays valid (absent: 300). */
+  readonly authTokenTtlSeconds?: number;
   /** TLS for the client URLs (https://), from --cert-file, --key-file, --trusted-ca-file, --client-cert-auth. */
   readonly clientTls?: TlsIdentity;
   /** TLS between members (https:// peer URLs), from --peer-cert-file, --peer-key-file, --peer-trusted-ca-file, --peer-client-cert-auth. */
@@ -68,6 +70,7 @@ export interface MemberFlags {
   readonly autoCompactionInterval?: string | undefined;
   readonly strictReconfigCheck?: string | undefined;
   readonly maxLearners?: string | undefined;
+  readonly authTokenTtl?: string | undefined;
   readonly certFile?: string | undefined;
   readonly keyFile?: string | undefined;
   readonly trustedCaFile?: string | undefined;
@@ -164,6 +167,7 @@ export function resolveConfig(flags: MemberFlags): MemberConfig {
   const strict = flags.strictReconfigCheck ?? 'true';
   if (strict !== 'true' && strict !== 'false') throw new ConfigError(`--strict-reconfig-check must be 'true' or 'false', got '${strict}'`);
   const maxLearners = positiveInt('max-learners', flags.maxLearners ?? '1');
+  const authTokenTtlSeconds = positiveInt('auth-token-ttl', flags.authTokenTtl ?? '300');
   const heartbeatMs = positiveInt('heartbeat-interval', flags.heartbeatInterval ?? '100');
   const electionMs = positiveInt('election-timeout', flags.electionTimeout ?? '1000');
   if (electionMs < 5 * heartbeatMs) throw new ConfigError(`--election-timeout (${electionMs} ms) must be at least 5 times --heartbeat-interval (${heartbeatMs} ms)`);
@@ -205,6 +209,7 @@ export function resolveConfig(flags: MemberFlags): MemberConfig {
     autoCompaction,
     strictReconfigCheck: strict === 'true',
     maxLearners,
+    authTokenTtlSeconds,
     ...(clientTls === undefined ? {} : { clientTls }),
     ...(peerTls === undefined ? {} : { peerTls }),
   };

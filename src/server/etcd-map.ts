@@ -2,7 +2,7 @@
 // names) and the key-value store's commands and results (src/kv/command.ts).
 
 import type * as T from './grpc/etcd-types.js';
-import { GrpcError, GrpcStatus, longToNumber, type Long } from './grpc/index.js';
+import { GrpcError, GrpcStatus, longToNumber, type GrpcStatusCode, type Long } from './grpc/index.js';
 import type * as K from '../kv/command.js';
 import type { EtcdRequest } from '../kv/api.js';
 
@@ -112,8 +112,26 @@ export function txnOut(r: K.TxnResponse, header: Header): T.TxnResponse {
 }
 
 /** etcd's gRPC status for each store error. */
+/** etcd's gRPC codes for errors that are not INVALID_ARGUMENT (api/v3rpc/rpctypes). */
+const ERROR_CODES: Partial<Record<K.KvErrorCode, GrpcStatusCode>> = {
+  compacted: GrpcStatus.OUT_OF_RANGE,
+  'future-revision': GrpcStatus.OUT_OF_RANGE,
+  'user-exists': GrpcStatus.FAILED_PRECONDITION,
+  'user-not-found': GrpcStatus.FAILED_PRECONDITION,
+  'role-exists': GrpcStatus.FAILED_PRECONDITION,
+  'role-not-found': GrpcStatus.FAILED_PRECONDITION,
+  'role-not-granted': GrpcStatus.FAILED_PRECONDITION,
+  'permission-not-granted': GrpcStatus.FAILED_PRECONDITION,
+  'root-user-missing': GrpcStatus.FAILED_PRECONDITION,
+  'root-role-missing': GrpcStatus.FAILED_PRECONDITION,
+  'invalid-auth-mgmt': GrpcStatus.FAILED_PRECONDITION,
+  'auth-not-enabled': GrpcStatus.FAILED_PRECONDITION,
+  'permission-denied': GrpcStatus.PERMISSION_DENIED,
+  'invalid-auth-token': GrpcStatus.UNAUTHENTICATED,
+};
+
 export function kvErrorToGrpc(e: K.KvError): GrpcError {
-  const code = e.code === 'compacted' || e.code === 'future-revision' ? GrpcStatus.OUT_OF_RANGE : GrpcStatus.INVALID_ARGUMENT;
+  const code = ERROR_CODES[e.code] ?? GrpcStatus.INVALID_ARGUMENT;
   const message = e.message.startsWith('etcdserver:') || e.message.startsWith('synod:') ? e.message : `etcdserver: ${e.message}`;
   return new GrpcError(code, message);
 }

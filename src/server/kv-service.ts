@@ -27,6 +27,12 @@ function responseOf<R extends KvResponse['type']>(r: KvResult, type: R): Extract
 }
 
 export function etcdHandlers(member: RunningMember, timeoutMs: number): EtcdHandlers {
+  const auth = member.auth;
+  // Writes name their user; the state machine checks them where they apply (src/kv/state-machine.ts).
+  const as = (ctx: CallContext): { user?: string } => {
+    const user = auth.userOf(ctx);
+    return user === undefined ? {} : { user };
+  };
   const log = member.node.log;
   const cfg = member.config;
   const header = (revision: number): Header => ({ cluster_id: cfg.clusterId, member_id: cfg.memberId, revision, raft_term: log.status().term });
@@ -36,34 +42,48 @@ export function etcdHandlers(member: RunningMember, timeoutMs: number): EtcdHand
       const range = rangeOf(req);
       if (req.serializable) {
         // Served from this member's applied state without asking the leader (etcd's serializable read).
+        if (auth.enabled) auth.read(ctx, range.key, range.rangeEnd);
         const r = member.node.sm.range(range);
         return rangeOut(responseOf(r, 'range'), header(r.revision));
       }
       const r = await member.submit({ f: 'etcd', request: { type: 'range', ...range } }, timeoutOf(ctx, timeoutMs));
+      // Checked once the read index is applied here: against the rules in force when the read is served.
+      if (auth.enabled) auth.read(ctx, range.key, range.rangeEnd);
       return rangeOut(responseOf(r, 'range'), header(r.revision));
     },
     put: async (req, ctx) => {
       const p = putOf(req);
       // Built field by field: one object shape per put, not a spread's (src/kv/mvcc.ts, Writer.add).
       const request = { type: 'put', key: p.key, value: p.value, lease: p.lease ?? 0, prevKv: p.prevKv === true, ignoreValue: p.ignoreValue === true, ignoreLease: p.ignoreLease === true } as const;
-      const r = await member.submit({ f: 'etcd', request }, timeoutOf(ctx, timeoutMs));
+      const r = await member.submit(auth.enabled ? { f: 'etcd', request, ...as(ctx) } : { f: 'etcd', request }, timeoutOf(ctx, timeoutMs));
       return putOut(responseOf(r, 'put'), header(r.revision));
     },
     deleteRange: async (req, ctx) => {
-      const r = await member.submit({ f: 'etcd', request: { type: 'delete-range', ...deleteOf(req) } }, timeoutOf(ctx, timeoutMs));
+      const request = { type: 'delete-range', ...deleteOf(req) } as const;
+      const r = await member.submit({ f: 'etcd', request, ...as(ctx) }, timeoutOf(ctx, timeoutMs));
       return deleteOut(responseOf(r, 'delete-range'), header(r.revision));
     },
     txn: async (req, ctx) => {
-      const txn = txnOf(req);
-      const r = await member.submit({ f: 'etcd', request: { type: 'txn', ...txn } }, timeoutOf(ctx, timeoutMs));
+      const request = { type: 'txn', ...txnOf(req) } as const;
+      const r = await member.submit({ f: 'etcd', request, ...as(ctx) }, timeoutOf(ctx, timeoutMs));
       return txnOut(responseOf(r, 'txn'), header(r.revision));
     },
     compact: async (req, ctx) => {
-      const r = await member.submit({ f: 'etcd', request: { type: 'compact', revision: longToNumber(req.revision) } }, timeoutOf(ctx, timeoutMs));
+      const r = await member.submit({ f: 'etcd', request: { type: 'compact', revision: longToNumber(req.revision) }, ...as(ctx) }, timeoutOf(ctx, timeoutMs));
       responseOf(r, 'compact');
       return { header: header(r.revision) };
     },
-    watch: (call) => serveWatch(member.watches, call),
+    // A watch needs read permission on its range (refused watches are canceled with the reason, as etcd does).
+    watch: (call) => serveWatch(member.watches, call, (create) => {
+      if (!auth.enabled) return null;
+      try {
+        auth.read(call, create.key, create.rangeEnd.length === 0 ? undefined : create.rangeEnd);
+        return null;
+      } catch (err) {
+        if (err instanceof GrpcError) return err.message;
+        throw err;
+      }
+    }),
     status: () => {
       const s = log.status();
       const conf = member.membership();

@@ -11,11 +11,12 @@ import { ERROR_MESSAGES } from '../kv/command.js';
 import type { KvResponse, KvResult } from '../kv/command.js';
 import type { KvStateMachine } from '../kv/state-machine.js';
 import type * as T from './grpc/etcd-types.js';
-import type { BidiCall, EtcdHandlers } from './grpc/handlers.js';
+import type { BidiCall, CallContext, EtcdHandlers } from './grpc/handlers.js';
 import { int64ToNumber } from './grpc/handlers.js';
 import { GrpcError, GrpcStatus } from './grpc/index.js';
 import { kvErrorToGrpc, type Header } from './etcd-map.js';
 import { LeaseClock, type LeaseInfo } from './lease-clock.js';
+import type { AuthGate } from './auth.js';
 
 /** Peer frames between a follower and the leader's clock. `ttl` null: the peer is not the leader. */
 export type LeaseFrame =
@@ -24,6 +25,8 @@ export type LeaseFrame =
 
 export interface LeaseDeps {
   readonly sm: KvStateMachine;
+  /** Permission checks (revoke: write on the lease's keys; time-to-live with keys: read). */
+  readonly auth?: AuthGate;
   status(): { readonly role: string; readonly leader: NodeId | null };
   submit(op: KvOp, timeoutMs: number): Promise<KvResult>;
   /** Sends a frame to a peer; throws when the peer is unknown. */
@@ -71,7 +74,7 @@ export class LeaseService {
     this.clock.sync(leader ? this.deps.sm.leases() : [], leader, now);
     const room = MAX_REVOKES_IN_FLIGHT - this.clock.revokesInFlight;
     for (const id of this.clock.takeExpired(now, Math.max(0, room))) {
-      this.deps.submit({ f: 'etcd', request: { type: 'lease-revoke', id } }, this.deps.timeoutMs).then(
+      this.deps.submit({ f: 'etcd', request: { type: 'lease-revoke', id }, internal: true }, this.deps.timeoutMs).then(
         () => undefined,
         () => this.clock.revokeFailed(id),
       );
@@ -127,21 +130,29 @@ export class LeaseService {
     } catch { /* the peer left: it times out */ }
   }
 
+  /** The user a lease write names for the check where it applies (none with auth off or no token). */
+  private as(ctx: CallContext): { user?: string } {
+    const user = this.deps.auth?.userOf(ctx);
+    return user === undefined ? {} : { user };
+  }
+
   handlers(): Pick<EtcdHandlers, 'leaseGrant' | 'leaseRevoke' | 'leaseTimeToLive' | 'leaseLeases' | 'leaseKeepAlive'> {
     const { submit, header, timeoutMs, minTtlSeconds } = this.deps;
     return {
-      leaseGrant: async (req) => {
+      leaseGrant: async (req, ctx) => {
         const ttl = Math.max(int64ToNumber(req.TTL, 'TTL'), minTtlSeconds);
-        const r = await submit({ f: 'etcd', request: { type: 'lease-grant', id: int64ToNumber(req.ID, 'ID'), ttl } }, timeoutMs);
+        const r = await submit({ f: 'etcd', request: { type: 'lease-grant', id: int64ToNumber(req.ID, 'ID'), ttl }, ...this.as(ctx) }, timeoutMs);
         const g = responseOf(r, 'lease-grant');
         return { header: header(r.revision), ID: g.id, TTL: g.ttl };
       },
-      leaseRevoke: async (req) => {
-        const r = await submit({ f: 'etcd', request: { type: 'lease-revoke', id: int64ToNumber(req.ID, 'ID') } }, timeoutMs);
+      leaseRevoke: async (req, ctx) => {
+        const id = int64ToNumber(req.ID, 'ID');
+        // Revoking deletes the lease's keys: the state machine checks write permission on each (src/kv/state-machine.ts).
+        const r = await submit({ f: 'etcd', request: { type: 'lease-revoke', id }, ...this.as(ctx) }, timeoutMs);
         responseOf(r, 'lease-revoke');
         return { header: header(r.revision) };
       },
-      leaseTimeToLive: async (req) => {
+      leaseTimeToLive: async (req, ctx) => {
         const id = int64ToNumber(req.ID, 'ID');
         let r: KvResult;
         try {
@@ -152,6 +163,7 @@ export class LeaseService {
           throw err;
         }
         const t = responseOf(r, 'lease-time-to-live');
+        if (this.deps.auth?.enabled === true) for (const key of t.keys) this.deps.auth.read(ctx, key);
         const left = await this.query(id, false);
         return { header: header(r.revision), ID: id, TTL: left < 0 ? t.grantedTtl : left, grantedTTL: t.grantedTtl, keys: [...t.keys] };
       },

@@ -32,6 +32,7 @@ import { WatchHub, type WatchLimits } from './watch.js';
 import { LeaseService, type LeaseFrame } from './lease-service.js';
 import { maintenanceHandlers } from './maintenance.js';
 import { compactThrough, startAutoCompaction } from './auto-compact.js';
+import { AuthGate, authHandlers, withAdminChecks } from './auth.js';
 
 // The member is written against the ReplicatedLog interface: W and M stay opaque here.
 type W = unknown;
@@ -60,6 +61,8 @@ export interface RunningMember {
   readonly metricsPort: number | null;
   /** etcd Watch, served from this member's applied state. */
   readonly watches: WatchHub;
+  /** Checks of each RPC against the replicated users, roles and permissions. */
+  readonly auth: AuthGate;
   /** Runs `op` through the cluster (forwarded to the leader when needed). */
   submit(op: KvOp, timeoutMs: number): Promise<KvResult>;
   /** Client URLs each member announced, by member id. */
@@ -200,14 +203,15 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
     }
   };
 
+  const auth = new AuthGate(() => node.sm.auth);
   const running: RunningMember = {
-    config: cfg, node, host, clientPort: 0, peerPort: transport.address().port, metricsPort: null, watches, submit,
+    config: cfg, node, host, clientPort: 0, peerPort: transport.address().port, metricsPort: null, watches, submit, auth,
     clientUrls: (id) => clientUrlsById.get(id) ?? [],
     membership: () => binding.membership(),
     stop: async () => stop(),
   };
   leases = new LeaseService({
-    sm: node.sm, status: () => log.status(), submit, timeoutMs: opts.requestTimeoutMs ?? 5000,
+    sm: node.sm, auth, status: () => log.status(), submit, timeoutMs: opts.requestTimeoutMs ?? 5000,
     sendPeer: (to, frame) => transport.send(to, frame),
     header: (revision) => ({ cluster_id: cfg.clusterId, member_id: cfg.memberId, revision, raft_term: log.status().term }),
     // etcd's minimum TTL: one and a half election timeouts, so a lease outlives an election.
@@ -222,12 +226,17 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
     const s = log.status();
     return s.leader === null ? { ok: false, reason: 'no leader' } : { ok: true, reason: '' };
   }, SERVER_VERSION);
-  const grpc = new EtcdGrpcServer({ ...etcdHandlers(running, opts.requestTimeoutMs ?? 5000), ...leases.handlers(), ...maintenanceHandlers(running),
+  const memberHeader = () => ({ cluster_id: cfg.clusterId, member_id: cfg.memberId, revision: node.sm.revision, raft_term: log.status().term });
+  const grpc = new EtcdGrpcServer(withAdminChecks({ ...etcdHandlers(running, opts.requestTimeoutMs ?? 5000), ...leases.handlers(), ...maintenanceHandlers(running),
     ...clusterHandlers({
       runtime: membership, membership: () => binding.membership(), clientUrls: (id) => clientUrlsById.get(id) ?? [], timeoutMs: opts.requestTimeoutMs ?? 5000,
-      header: () => ({ cluster_id: cfg.clusterId, member_id: cfg.memberId, revision: node.sm.revision, raft_term: log.status().term }),
+      header: memberHeader,
     }),
-  }, cfg.clientTls === undefined ? { http1: httpApi } : {
+    ...authHandlers({
+      gate: auth, store: () => node.sm.auth, header: memberHeader, timeoutMs: opts.requestTimeoutMs ?? 5000, tokenTtlMs: (cfg.authTokenTtlSeconds ?? 300) * 1000,
+      submit: (request, user, timeoutMs) => submit({ f: 'etcd', request, ...(user === undefined ? {} : { user }) }, timeoutMs),
+    }),
+  }, auth), cfg.clientTls === undefined ? { http1: httpApi } : {
     tls: cfg.clientTls,
   });
   const clientAddr = urlHostPort(cfg.listenClientUrls[0] as URL);
@@ -288,7 +297,7 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
 
 /** Forwarded puts travel in the compact put form (src/kv/put-codec.ts), as they will be proposed. */
 const putPacking: RequestPacking<KvRequest> = {
-  pack: (req) => (req.op.f === 'etcd' && req.op.request.type === 'put' ? encodePut({ client: req.client, seq: req.seq, op: req.op.request }) : null),
+  pack: (req) => (req.op.f === 'etcd' && req.op.request.type === 'put' && req.op.user === undefined && req.op.internal === undefined ? encodePut({ client: req.client, seq: req.seq, op: req.op.request }) : null),
   unpack: (bytes) => {
     const cmd = decodePut(bytes);
     return { client: cmd.client, seq: cmd.seq, op: { f: 'etcd', request: cmd.op } };

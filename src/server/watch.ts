@@ -170,12 +170,15 @@ export class WatchStream {
     return this.watchers.size;
   }
 
+  /** Answers a create request with a refusal (etcd: created and canceled at once, with the reason). */
+  refuse(reason: string): void {
+    this.control.push({ header: this.hub.header(this.hub.source.revision), watch_id: STREAM_WATCH_ID, created: true, canceled: true, cancel_reason: reason });
+    this.schedule();
+  }
+
   create(req: CreateRequest): void {
     const src = this.hub.source;
-    const refuse = (reason: string): void => {
-      this.control.push({ header: this.hub.header(src.revision), watch_id: STREAM_WATCH_ID, created: true, canceled: true, cancel_reason: reason });
-      this.schedule();
-    };
+    const refuse = (reason: string): void => this.refuse(reason);
     if (req.watchId !== 0 && this.watchers.has(req.watchId)) return refuse('mvcc: duplicate watch ID');
     if (req.watchId < 0) return refuse('synod: a watch ID must not be negative');
     if (this.watchers.size >= this.hub.limits.maxWatchersPerStream) {
@@ -397,14 +400,19 @@ export function createOf(c: T.WatchCreateRequest): CreateRequest {
 }
 
 /** Watch.Watch: one stream of create, cancel and progress requests. */
-export async function serveWatch(hub: WatchHub, call: BidiCall<T.WatchRequest, T.WatchResponse>): Promise<void> {
+export async function serveWatch(hub: WatchHub, call: BidiCall<T.WatchRequest, T.WatchResponse>, permit?: (req: CreateRequest) => string | null): Promise<void> {
   const stream = hub.open(call);
   if (stream === null) {
     throw new GrpcError(GrpcStatus.RESOURCE_EXHAUSTED, `synod: too many watch streams on this member (limit ${hub.limits.maxStreams})`);
   }
   try {
     for await (const req of call.requests) {
-      if (req.request_union === 'create_request' && req.create_request !== null) stream.create(createOf(req.create_request));
+      if (req.request_union === 'create_request' && req.create_request !== null) {
+        const create = createOf(req.create_request);
+        const denied = permit?.(create) ?? null;
+        if (denied === null) stream.create(create);
+        else stream.refuse(denied);
+      }
       else if (req.request_union === 'cancel_request' && req.cancel_request !== null) stream.cancel(int64ToNumber(req.cancel_request.watch_id, 'watch_id'));
       else if (req.request_union === 'progress_request') stream.requestProgress();
     }

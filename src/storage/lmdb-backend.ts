@@ -29,12 +29,15 @@ import type { KvBackend, KvBatch, KvMeta, KvState, LoadOptions, Revision, Sessio
 import type { Bytes } from '../kv/bytes.js';
 import type { KvResult } from '../kv/command.js';
 import type { LeaseRecord } from '../kv/leases.js';
+import type { AuthState } from '../kv/auth.js';
 import { decodeIndexRecord, decodeNumber, decodeSessionHeader, decodeState, encodeIndexRecord, encodeNumber, encodeSessionHeader, encodeState, revisionKey, revisionOfKey } from './lmdb-records.js';
 import type { StateRecord } from './lmdb-records.js';
 
 /** The layout version kept in the store; a store of another version is refused. */
 export const LMDB_STATE_FORMAT = 1;
 const STATE_KEY = 'state';
+/** Users, roles and the enabled flag, one MessagePack record (small; written whole when it changes). */
+const AUTH_KEY = 'auth';
 
 export interface LmdbBackendOptions {
   /** Most applied batches waiting for LMDB to commit them (default 200,000); beyond it `apply` throws. */
@@ -196,6 +199,7 @@ export class LmdbBackend implements KvBackend {
     for (const u of batch.sessions) sessions.update(u);
     for (const l of batch.leases ?? []) this.track(this.leases.put(l.id, encodeNumber(l.ttl)));
     for (const id of batch.revokedLeases ?? []) this.track(this.leases.remove(id));
+    if (batch.auth !== undefined) this.track(this.metaDb.put(AUTH_KEY, this.packr.pack(batch.auth)));
   }
 
   private writeReset(state: KvState): void {
@@ -206,6 +210,7 @@ export class LmdbBackend implements KvBackend {
       for (const [seq, result] of s.results) this.track(this.results.put([s.client, seq], this.packr.pack(result)));
     }
     for (const l of state.leases ?? []) this.track(this.leases.put(l.id, encodeNumber(l.ttl)));
+    this.track(state.auth === undefined ? this.metaDb.remove(AUTH_KEY) : this.metaDb.put(AUTH_KEY, this.packr.pack(state.auth)));
   }
 
   load(options: LoadOptions = {}): KvState {
@@ -216,7 +221,8 @@ export class LmdbBackend implements KvBackend {
     try {
       const stored = this.readState(txn);
       storedSeq = stored.seq;
-      state = { meta: stored.meta, versions: this.readVersions(txn, withValues), sessions: this.readSessions(txn), leases: this.readLeases(txn) };
+      const auth = this.metaDb.get(AUTH_KEY, { transaction: txn });
+      state = { meta: stored.meta, versions: this.readVersions(txn, withValues), sessions: this.readSessions(txn), leases: this.readLeases(txn), ...(auth === undefined ? {} : { auth: this.packr.unpack(auth) as AuthState }) };
     } finally {
       txn.done();
     }

@@ -141,6 +141,7 @@ export class MvccModel {
 
   /** Applies a write op (already known valid); etcd semantics, one revision per transaction that changed something. */
   apply(op: KvWriteOp, index: number): ModelResult {
+    if (op.type === 'auth') throw new Error('the model covers the key-value store, not auth (test/kv/auth.test.ts does)');
     if (op.type === 'lease-grant') {
       let id = op.id;
       if (id === 0) for (id = Math.max(1, index); this.leases.has(id); id++);
