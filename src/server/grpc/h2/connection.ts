@@ -387,7 +387,16 @@ export class H2Connection implements StreamOwner {
       return this.streamError(streamId, ErrorCode.FLOW_CONTROL_ERROR);
     }
     if (end - start < payload.length) this.creditConnection(payload.length - (end - start));
-    stream.received(start === 0 && end === payload.length ? payload : payload.subarray(start, end), (flags & Flag.END_STREAM) !== 0);
+    const endStream = (flags & Flag.END_STREAM) !== 0;
+    if (stream.contentLength >= 0) {
+      // §8.1.1: DATA that disagrees with content-length makes the request malformed.
+      stream.receivedBytes += end - start;
+      if (stream.receivedBytes > stream.contentLength || (endStream && stream.receivedBytes !== stream.contentLength)) {
+        this.creditConnection(end - start);
+        return this.streamError(streamId, ErrorCode.PROTOCOL_ERROR);
+      }
+    }
+    stream.received(start === 0 && end === payload.length ? payload : payload.subarray(start, end), endStream);
   }
 
   private creditConnection(bytes: number): void {
@@ -444,6 +453,12 @@ export class H2Connection implements StreamOwner {
     const headers = fields === undefined ? {} : requestHeaders(fields);
     if (headers === undefined) return this.streamError(id, ErrorCode.PROTOCOL_ERROR);
     const stream = new H2Stream(id, headers, this, this.peerStreamWindow, this.limits.streamWindow);
+    const declared = headers['content-length'];
+    if (declared !== undefined) {
+      stream.contentLength = Number(declared);
+      // A request that ends with its headers carries no DATA: its content-length must be 0.
+      if (block.endStream && stream.contentLength !== 0) return this.streamError(id, ErrorCode.PROTOCOL_ERROR);
+    }
     this.streams.set(id, stream);
     if (block.endStream) stream.remoteEnded = true;
     if (tooLarge >= 0) this.handler.onHeadersTooLarge(stream, tooLarge);
@@ -456,6 +471,7 @@ export class H2Connection implements StreamOwner {
     const stream = this.streams.get(streamId);
     if (stream === undefined) return; // closed by us; ignored
     if (!endStream || stream.remoteEnded) return this.streamError(streamId, ErrorCode.PROTOCOL_ERROR);
+    if (stream.contentLength >= 0 && stream.receivedBytes !== stream.contentLength) return this.streamError(streamId, ErrorCode.PROTOCOL_ERROR);
     stream.receivedEnd();
   }
 
@@ -583,7 +599,8 @@ export class H2Connection implements StreamOwner {
  * The request's header list as a record (§8.3.1), or undefined when it is
  * malformed (§8.1.1): upper-case names, unknown or repeated pseudo-headers,
  * pseudo-headers after regular ones, connection-specific fields, a TE other
- * than "trailers", or a missing :method, :scheme or :path.
+ * than "trailers", a content-length that is not one decimal number, or a
+ * missing :method, :scheme or :path.
  */
 export function requestHeaders(fields: readonly string[]): Record<string, string> | undefined {
   // No prototype, so a header named __proto__ is just a header.
@@ -600,6 +617,7 @@ export function requestHeaders(fields: readonly string[]): Record<string, string
     }
     regular = true;
     if (CONNECTION_SPECIFIC.has(name) || (name === 'te' && value !== 'trailers')) return undefined;
+    if (name === 'content-length' && (!/^\d{1,15}$/.test(value) || headers[name] !== undefined)) return undefined;
     const prior = headers[name];
     headers[name] = prior === undefined ? value : `${prior}, ${value}`;
   }

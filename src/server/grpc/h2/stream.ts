@@ -51,6 +51,10 @@ export class H2Stream {
   uncredited = 0;
   /** DATA bytes queued and not yet framed. */
   pendingBytes = 0;
+  /** The request's content-length, or -1 without one (§8.1.1: its DATA must add up to it). */
+  contentLength = -1;
+  /** DATA payload bytes received, counted only when contentLength is set. */
+  receivedBytes = 0;
   private queue: Buffer[] = [];
   private queueOffset = 0;
   private trailers: Buffer | undefined;

@@ -210,6 +210,29 @@ describe('HTTP/2 layer: streams', () => {
     await run.server.close();
   });
 
+  test('content-length (§8.1.1): a request whose DATA disagrees with it, or with a malformed one, is reset PROTOCOL_ERROR; a matching one is served', async () => {
+    const run = await startServer(new FakeKv());
+    const c = await RawClient.open(run.port);
+    const body = putBody('k');
+    const reset = async (id: number, headers: [string, string][], ...frames: Buffer[]): Promise<void> => {
+      c.send(headersFrame(id, headers, Flag.END_HEADERS | (frames.length === 0 ? Flag.END_STREAM : 0)), ...frames);
+      const rst = await c.until((f) => f.type === FrameType.RST_STREAM && f.stream === id);
+      assert.equal(rst.payload.readUInt32BE(0), ErrorCode.PROTOCOL_ERROR, `stream ${id}`);
+    };
+    const withLength = (v: string): [string, string][] => [...PUT_HEADERS, ['content-length', v]];
+    await reset(1, withLength(String(body.length - 1)), frame(FrameType.DATA, Flag.END_STREAM, 1, body));
+    await reset(3, withLength(String(body.length + 1)), frame(FrameType.DATA, Flag.END_STREAM, 3, body));
+    await reset(5, withLength('12abc'), frame(FrameType.DATA, Flag.END_STREAM, 5, body));
+    await reset(7, withLength('5'));
+    // Split over two frames, adding up: served.
+    c.send(headersFrame(9, withLength(String(body.length))), frame(FrameType.DATA, 0, 9, body.subarray(0, 4)), frame(FrameType.DATA, Flag.END_STREAM, 9, body.subarray(4)));
+    await c.until((f) => f.type === FrameType.HEADERS && f.stream === 9 && (f.flags & Flag.END_STREAM) !== 0);
+    assert.equal(c.headers(9)['grpc-status'], '0');
+    await putSucceeds(c, 11);
+    c.close();
+    await run.server.close();
+  });
+
   test('streams above SETTINGS_MAX_CONCURRENT_STREAMS are refused (REFUSED_STREAM)', async () => {
     const run = await startServer({ put: () => new Promise(() => {}) }, { maxConcurrentStreams: 1 });
     const c = await RawClient.open(run.port);
