@@ -39,6 +39,9 @@ export function register(program: Command): void {
     .option('--peer-client-cert-auth', 'members dialling this one must present a certificate signed by --peer-trusted-ca-file')
     .option('--max-learners <n>', 'learner members the cluster may have at once', '1')
     .option('--auth-token-ttl <seconds>', 'how long an auth token (from Authenticate) stays valid', '300')
+    .option('--grpc-keepalive-min-time <duration>', 'least time between client pings while streams are open (closer pings, three times over, end the connection)', '5s')
+    .option('--grpc-keepalive-interval <duration>', 'ping a client silent this long', '2h')
+    .option('--grpc-keepalive-timeout <duration>', 'close a connection whose client does not answer a ping this long', '20s')
     .option('--strict-reconfig-check <bool>', 'refuse a membership change that would leave the voters without a quorum the leader reaches (true or false)', 'true')
     .action(async (flags: MemberFlags & { snapshotCount: string }) => {
       let cfg;

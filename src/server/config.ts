@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { NodeId } from '../core/ids.js';
 import type { TlsIdentity } from '../net/tls.js';
-import { AutoCompactionConfigError, parseAutoCompaction, type AutoCompaction } from './auto-compact.js';
+import { AutoCompactionConfigError, parseAutoCompaction, parseDurationMs, type AutoCompaction } from './auto-compact.js';
 
 export type ProtocolName = 'raft' | 'multipaxos';
 export const PROTOCOLS: readonly ProtocolName[] = ['raft', 'multipaxos'];
@@ -38,6 +38,8 @@ export interface MemberConfig {
   readonly maxLearners?: number;
   /** etcd's --auth-token-ttl: seconds an auth token stays valid (absent: 300). */
   readonly authTokenTtlSeconds?: number;
+  /** etcd's --grpc-keepalive-min-time, --grpc-keepalive-interval, --grpc-keepalive-timeout, in ms (absent: 5 s, 2 h, 20 s). */
+  readonly grpcKeepalive?: { readonly minTimeMs: number; readonly intervalMs: number; readonly timeoutMs: number };
   /** TLS for the client URLs (https://), from --cert-file, --key-file, --trusted-ca-file, --client-cert-auth. */
   readonly clientTls?: TlsIdentity;
   /** TLS between members (https:// peer URLs), from --peer-cert-file, --peer-key-file, --peer-trusted-ca-file, --peer-client-cert-auth. */
@@ -71,6 +73,9 @@ export interface MemberFlags {
   readonly strictReconfigCheck?: string | undefined;
   readonly maxLearners?: string | undefined;
   readonly authTokenTtl?: string | undefined;
+  readonly grpcKeepaliveMinTime?: string | undefined;
+  readonly grpcKeepaliveInterval?: string | undefined;
+  readonly grpcKeepaliveTimeout?: string | undefined;
   readonly certFile?: string | undefined;
   readonly keyFile?: string | undefined;
   readonly trustedCaFile?: string | undefined;
@@ -168,6 +173,11 @@ export function resolveConfig(flags: MemberFlags): MemberConfig {
   if (strict !== 'true' && strict !== 'false') throw new ConfigError(`--strict-reconfig-check must be 'true' or 'false', got '${strict}'`);
   const maxLearners = positiveInt('max-learners', flags.maxLearners ?? '1');
   const authTokenTtlSeconds = positiveInt('auth-token-ttl', flags.authTokenTtl ?? '300');
+  const grpcKeepalive = {
+    minTimeMs: durationFlag('grpc-keepalive-min-time', flags.grpcKeepaliveMinTime ?? '5s'),
+    intervalMs: durationFlag('grpc-keepalive-interval', flags.grpcKeepaliveInterval ?? '2h'),
+    timeoutMs: durationFlag('grpc-keepalive-timeout', flags.grpcKeepaliveTimeout ?? '20s'),
+  };
   const heartbeatMs = positiveInt('heartbeat-interval', flags.heartbeatInterval ?? '100');
   const electionMs = positiveInt('election-timeout', flags.electionTimeout ?? '1000');
   if (electionMs < 5 * heartbeatMs) throw new ConfigError(`--election-timeout (${electionMs} ms) must be at least 5 times --heartbeat-interval (${heartbeatMs} ms)`);
@@ -210,9 +220,17 @@ export function resolveConfig(flags: MemberFlags): MemberConfig {
     strictReconfigCheck: strict === 'true',
     maxLearners,
     authTokenTtlSeconds,
+    grpcKeepalive,
     ...(clientTls === undefined ? {} : { clientTls }),
     ...(peerTls === undefined ? {} : { peerTls }),
   };
+}
+
+/** A Go duration flag ("5s", "2h", "1m30s", "500ms") in milliseconds, above zero. */
+function durationFlag(flag: string, value: string): number {
+  const ms = parseDurationMs(value);
+  if (ms === null || ms <= 0) throw new ConfigError(`--${flag} must be a duration such as 5s, 20s or 2h, got '${value}'`);
+  return ms;
 }
 
 function readPem(flag: string, path: string): Buffer {

@@ -236,8 +236,9 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
       gate: auth, store: () => node.sm.auth, header: memberHeader, timeoutMs: opts.requestTimeoutMs ?? 5000, tokenTtlMs: (cfg.authTokenTtlSeconds ?? 300) * 1000,
       submit: (request, user, timeoutMs) => submit({ f: 'etcd', request, ...(user === undefined ? {} : { user }) }, timeoutMs),
     }),
-  }, auth), cfg.clientTls === undefined ? { http1: httpApi } : {
-    tls: cfg.clientTls,
+  }, auth), {
+    ...(cfg.grpcKeepalive === undefined ? {} : { keepalive: cfg.grpcKeepalive }),
+    ...(cfg.clientTls === undefined ? { http1: httpApi } : { tls: cfg.clientTls }),
   });
   const clientAddr = urlHostPort(cfg.listenClientUrls[0] as URL);
   if (cfg.clientTls !== undefined) logger.info({ clientCertAuth: cfg.clientTls.clientCertAuth }, 'client URLs served over TLS');

@@ -17,7 +17,7 @@ import { parseGrpcTimeoutMs, MAX_TIMER_MS } from './deadline.js';
 import { GrpcStatus } from './status.js';
 import { UnaryCall, respondTrailersOnly, type CallLimits } from './calls.js';
 import { BidiStreamCall, ServerStreamingCall } from './stream-calls.js';
-import { DEFAULT_H2_LIMITS, H2Connection, type H2Handler } from './h2/connection.js';
+import { DEFAULT_H2_LIMITS, H2Connection, type H2Handler, type H2Limits } from './h2/connection.js';
 import type { H2Stream } from './h2/stream.js';
 import { encodeHeaders } from './h2/hpack.js';
 import { createSecureServer, type TlsIdentity } from '../../net/tls.js';
@@ -31,6 +31,8 @@ export interface EtcdGrpcServerOptions extends Partial<CallLimits> {
   readonly http1?: RequestListener;
   /** Serve over TLS (ALPN h2) with this certificate and key (PEM); with clientCertAuth, clients must present one signed by `ca`. */
   readonly tls?: TlsIdentity;
+  /** Keepalive: pinging silent clients and limiting theirs (H2Limits; etcd's --grpc-keepalive-* flags). */
+  readonly keepalive?: { readonly minTimeMs?: number; readonly intervalMs?: number; readonly timeoutMs?: number };
 }
 
 /**
@@ -63,6 +65,7 @@ export class EtcdGrpcServer implements H2Handler {
   /** Sockets handed to the HTTP/1.1 server. */
   private readonly http1Sockets = new Set<Socket>();
   private readonly maxConnections: number;
+  private readonly h2Limits: H2Limits;
   private readonly maxConcurrentStreams: number;
 
   constructor(handlers: EtcdHandlers, options: EtcdGrpcServerOptions = {}) {
@@ -76,6 +79,14 @@ export class EtcdGrpcServer implements H2Handler {
     };
     this.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     this.maxConcurrentStreams = options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS;
+    const ka = options.keepalive ?? {};
+    this.h2Limits = {
+      ...DEFAULT_H2_LIMITS,
+      maxConcurrentStreams: this.maxConcurrentStreams,
+      ...(ka.minTimeMs === undefined ? {} : { pingMinIntervalMs: ka.minTimeMs }),
+      ...(ka.intervalMs === undefined ? {} : { keepaliveIntervalMs: ka.intervalMs }),
+      ...(ka.timeoutMs === undefined ? {} : { keepaliveTimeoutMs: ka.timeoutMs }),
+    };
     this.http1 = options.http1;
     if (options.tls === undefined) {
       this.net = createServer(this.onConnection.bind(this));
@@ -129,7 +140,7 @@ export class EtcdGrpcServer implements H2Handler {
     // A response's frames go out in one write per event-loop turn; Nagle's
     // algorithm would hold the next turn's behind the client's delayed ACK.
     socket.setNoDelay(true);
-    const conn = new H2Connection(socket, this, { ...DEFAULT_H2_LIMITS, maxConcurrentStreams: this.maxConcurrentStreams },
+    const conn = new H2Connection(socket, this, this.h2Limits,
       (c) => this.connections.delete(c));
     this.connections.add(conn);
   }

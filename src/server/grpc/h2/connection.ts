@@ -21,6 +21,17 @@ export interface H2Limits {
   readonly streamWindow: number;
   /** What we let the client have in flight on the whole connection. */
   readonly connectionWindow: number;
+  /** After this long without a frame from the client we PING it (etcd's --grpc-keepalive-interval; 0: never). */
+  readonly keepaliveIntervalMs: number;
+  /** A PING unanswered this long ends the connection (etcd's --grpc-keepalive-timeout). */
+  readonly keepaliveTimeoutMs: number;
+  /**
+   * Client PINGs closer together than this while streams are open (two hours
+   * with none, as gRPC servers allow) are strikes; the third ends the
+   * connection with GOAWAY ENHANCE_YOUR_CALM "too_many_pings" (etcd's
+   * --grpc-keepalive-min-time). Strikes clear whenever we send a response.
+   */
+  readonly pingMinIntervalMs: number;
 }
 
 export const DEFAULT_H2_LIMITS: H2Limits = {
@@ -28,7 +39,16 @@ export const DEFAULT_H2_LIMITS: H2Limits = {
   maxHeaderListBytes: 64 * 1024,
   streamWindow: 1024 * 1024,
   connectionWindow: 16 * 1024 * 1024,
+  keepaliveIntervalMs: 2 * 60 * 60 * 1000,
+  keepaliveTimeoutMs: 20_000,
+  pingMinIntervalMs: 5000,
 };
+
+/** Pings a client may send without streams open: one per two hours (gRPC's PermitWithoutStream false). */
+const IDLE_PING_INTERVAL_MS = 2 * 60 * 60 * 1000;
+const MAX_PING_STRIKES = 2;
+/** Our keepalive PING's payload (its ACK echoes it). */
+const KEEPALIVE_PING = Buffer.from('synodka0');
 
 /** What the connection hands up: each new request stream. */
 export interface H2Handler {
@@ -90,6 +110,12 @@ export class H2Connection implements StreamOwner {
   private ended = false;
   private readonly flushBound = (): void => this.flush();
   private resetWindowStart = 0;
+  /** performance.now() of the last bytes from the client (keepalive). */
+  private lastReceived = performance.now();
+  private keepaliveTimer: NodeJS.Timeout | undefined;
+  /** performance.now() of the client's last PING, -1 before one. */
+  private lastClientPing = -1;
+  private pingStrikes = 0;
   private resetsInWindow = 0;
 
   constructor(
@@ -99,6 +125,7 @@ export class H2Connection implements StreamOwner {
     private readonly onEnded?: (conn: H2Connection) => void,
   ) {
     this.decoder = new HpackDecoder(4096);
+    if (limits.keepaliveIntervalMs > 0) this.armKeepalive(limits.keepaliveIntervalMs);
     socket.on('data', this.socketData);
     socket.on('drain', this.socketDrain);
     socket.on('error', this.socketError);
@@ -109,6 +136,28 @@ export class H2Connection implements StreamOwner {
   private readonly socketDrain = (): void => this.schedule();
   private readonly socketError = (err: Error): void => this.terminated(`socket error: ${err.message}`);
   private readonly socketClose = (): void => this.terminated('socket closed');
+
+  // ---- keepalive ---------------------------------------------------------------
+
+  /** Checks `afterMs` from now whether the client has been silent for a whole interval; if so, PINGs it. */
+  private armKeepalive(afterMs: number): void {
+    this.keepaliveTimer = setTimeout(() => {
+      this.keepaliveTimer = undefined;
+      if (this.ended) return;
+      const silent = performance.now() - this.lastReceived;
+      if (silent < this.limits.keepaliveIntervalMs) return this.armKeepalive(this.limits.keepaliveIntervalMs - silent);
+      this.queue(frame(FrameType.PING, 0, 0, KEEPALIVE_PING));
+      this.keepaliveTimer = setTimeout(() => {
+        this.keepaliveTimer = undefined;
+        // Any frame since the PING (its ACK among them) shows the client is there.
+        if (performance.now() - this.lastReceived < this.limits.keepaliveTimeoutMs) return this.armKeepalive(this.limits.keepaliveIntervalMs);
+        this.closeReason = `keepalive: no answer to a PING within ${this.limits.keepaliveTimeoutMs} ms`;
+        this.destroy();
+      }, this.limits.keepaliveTimeoutMs);
+      this.keepaliveTimer.unref();
+    }, afterMs);
+    this.keepaliveTimer.unref();
+  }
 
   get openStreams(): number {
     return this.streams.size;
@@ -134,6 +183,7 @@ export class H2Connection implements StreamOwner {
   // ---- StreamOwner -----------------------------------------------------------------
 
   sendHeaders(stream: H2Stream, block: Buffer, endStream: boolean): void {
+    this.pingStrikes = 0;
     const max = this.maxFrameSize;
     const flags0 = endStream ? Flag.END_STREAM : 0;
     if (block.length <= max) {
@@ -150,6 +200,7 @@ export class H2Connection implements StreamOwner {
   }
 
   sendData(stream: H2Stream, data: Buffer, start: number, end: number, endStream: boolean): void {
+    this.pingStrikes = 0;
     const length = end - start;
     stream.sendWindow -= length;
     this.sendWindow -= length;
@@ -238,6 +289,7 @@ export class H2Connection implements StreamOwner {
 
   private onSocketData(chunk: Buffer): void {
     if (this.ended) return;
+    this.lastReceived = performance.now();
     let buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     try {
       if (!this.prefaceSeen) {
@@ -539,7 +591,15 @@ export class H2Connection implements StreamOwner {
   private onPing(flags: number, streamId: number, payload: Buffer): void {
     if (streamId !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PING on a stream');
     if (payload.length !== 8) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'PING length not 8');
-    if ((flags & Flag.ACK) === 0) this.queue(frame(FrameType.PING, Flag.ACK, 0, payload));
+    if ((flags & Flag.ACK) !== 0) return;
+    // gRPC's keepalive enforcement: pings more often than allowed, three times over, end the connection.
+    const now = performance.now();
+    const allowed = this.streams.size > 0 ? this.limits.pingMinIntervalMs : IDLE_PING_INTERVAL_MS;
+    if (this.lastClientPing >= 0 && now - this.lastClientPing < allowed && ++this.pingStrikes > MAX_PING_STRIKES) {
+      throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'too_many_pings');
+    }
+    this.lastClientPing = now;
+    this.queue(frame(FrameType.PING, Flag.ACK, 0, payload));
   }
 
   private onRstStream(streamId: number, payload: Buffer): void {
@@ -589,6 +649,7 @@ export class H2Connection implements StreamOwner {
     if (this.ended) return;
     this.ended = true;
     this.closeReason ??= reason;
+    if (this.keepaliveTimer !== undefined) clearTimeout(this.keepaliveTimer);
     const open = [...this.streams.values()];
     for (const s of open) s.close();
     this.onEnded?.(this);

@@ -377,6 +377,49 @@ describe('HTTP/2 layer: streams', () => {
 });
 
 describe('HTTP/2 layer: hostile and random input', () => {
+  test('keepalive: a silent client is PINGed and, not answering, cut off; one that answers stays', async () => {
+    const run = await startServer(new FakeKv(), { keepalive: { intervalMs: 150, timeoutMs: 150 } });
+    const mute = await RawClient.open(run.port);
+    const ping = await mute.until((f) => f.type === FrameType.PING && (f.flags & Flag.ACK) === 0);
+    assert.equal(ping.stream, 0);
+    await mute.closedWithin(2000);
+    const alive = await RawClient.open(run.port);
+    let answered = 0;
+    const until = Date.now() + 1000;
+    while (Date.now() < until) {
+      const p = alive.frames.filter((f) => f.type === FrameType.PING && (f.flags & Flag.ACK) === 0);
+      for (; answered < p.length; answered++) alive.send(frame(FrameType.PING, Flag.ACK, 0, (p[answered] as Frame).payload));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(answered >= 2, `${answered} pings answered`);
+    assert.equal(alive.closed, false);
+    await putSucceeds(alive, 1);
+    alive.close();
+    await run.server.close();
+  });
+
+  test('keepalive enforcement: pings closer than the minimum, three times over, get GOAWAY too_many_pings; spaced ones are fine', async () => {
+    const run = await startServer({ put: () => new Promise(() => {}) }, { keepalive: { minTimeMs: 100 } });
+    const ping = (n: number): Buffer => frame(FrameType.PING, 0, 0, Buffer.alloc(8, n));
+    // With a stream open, one ping per 100 ms is allowed.
+    const polite = await RawClient.open(run.port);
+    polite.send(headersFrame(1, PUT_HEADERS), frame(FrameType.DATA, Flag.END_STREAM, 1, putBody('k')));
+    for (let i = 0; i < 5; i++) {
+      polite.send(ping(i));
+      await new Promise((r) => setTimeout(r, 130));
+    }
+    assert.equal(polite.frames.filter((f) => f.type === FrameType.PING && (f.flags & Flag.ACK) !== 0).length, 5);
+    assert.equal(polite.goAway(), undefined);
+    // Without streams, a client may ping once per two hours: the fourth ping in a row ends it.
+    const rude = await RawClient.open(run.port);
+    rude.send(ping(1), ping(2), ping(3), ping(4));
+    const g = await rude.until((f) => f.type === FrameType.GOAWAY);
+    assert.equal(g.payload.readUInt32BE(4), ErrorCode.ENHANCE_YOUR_CALM);
+    assert.match(g.payload.subarray(8).toString(), /too_many_pings/);
+    polite.close();
+    await run.server.close();
+  });
+
   test('a client resetting streams in a loop (rapid reset) is cut off with ENHANCE_YOUR_CALM', async () => {
     const run = await startServer({ put: () => new Promise(() => {}) });
     const c = await RawClient.open(run.port);
