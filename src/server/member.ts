@@ -33,6 +33,7 @@ import { LeaseService, type LeaseFrame } from './lease-service.js';
 import { maintenanceHandlers } from './maintenance.js';
 import { compactThrough, startAutoCompaction } from './auto-compact.js';
 import { AuthGate, authHandlers, withAdminChecks } from './auth.js';
+import { healthHandlers } from './health.js';
 
 // The member is written against the ReplicatedLog interface: W and M stay opaque here.
 type W = unknown;
@@ -236,6 +237,7 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
       gate: auth, store: () => node.sm.auth, header: memberHeader, timeoutMs: opts.requestTimeoutMs ?? 5000, tokenTtlMs: (cfg.authTokenTtlSeconds ?? 300) * 1000,
       submit: (request, user, timeoutMs) => submit({ f: 'etcd', request, ...(user === undefined ? {} : { user }) }, timeoutMs),
     }),
+    ...healthHandlers({ healthy: () => log.status().leader !== null }),
   }, auth), {
     ...(cfg.grpcKeepalive === undefined ? {} : { keepalive: cfg.grpcKeepalive }),
     ...(cfg.clientTls === undefined ? { http1: httpApi } : { tls: cfg.clientTls }),

@@ -6,6 +6,11 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { Etcd3 } from 'etcd3';
 import { MAIN, TestCluster } from './harness.js';
 import { EtcdClient, type EtcdClientError } from '../../src/server/client.js';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { protoDir } from '../../src/server/grpc/index.js';
+
+type Any = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const etcdctl = spawnSync('etcdctl', ['version'], { encoding: 'utf8' }).status === 0;
 
@@ -60,6 +65,17 @@ for (const protocol of ['raft', 'multipaxos']) describe(`a three-member cluster 
     assert.match(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(), /synod_server_has_leader 1/);
     assert.equal((await fetch(`http://127.0.0.1:${port}/nope`)).status, 404);
     assert.equal(execFileSync(process.execPath, [MAIN, 'put', 'http1/after', 'ok', '--endpoints', `127.0.0.1:${port}`], { encoding: 'utf8' }), 'OK\n');
+  });
+
+  test("gRPC's health service: every member answers SERVING", async () => {
+    const def = protoLoader.loadSync('grpc/health/v1/health.proto', { includeDirs: [protoDir()], enums: String, defaults: true });
+    const Health = (grpc.loadPackageDefinition(def) as Any).grpc.health.v1.Health;
+    for (const e of cluster.endpoints) {
+      const c = new Health(e, grpc.credentials.createInsecure());
+      const res = await new Promise<Any>((resolve, reject) => c.Check({ service: '' }, (err: Error | null, r: Any) => (err ? reject(err) : resolve(r))));
+      c.close();
+      assert.equal(res.status, 'SERVING', e);
+    }
   });
 
   test('the npm etcd3 client: put, get, delete, prefix, txn', async () => {

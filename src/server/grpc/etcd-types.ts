@@ -395,3 +395,13 @@ export interface AuthRoleGetResponse {
   header?: ResponseHeader;
   perm?: Permission[];
 }
+
+// ---- grpc.health.v1 ---------------------------------------------------------
+
+export const ServingStatus = { UNKNOWN: 0, SERVING: 1, NOT_SERVING: 2, SERVICE_UNKNOWN: 3 } as const;
+export interface HealthCheckRequest {
+  readonly service: string;
+}
+export interface HealthCheckResponse {
+  status?: number;
+}

@@ -96,6 +96,9 @@ export interface EtcdHandlers {
   roleDelete?: Unary<T.AuthRoleRequest, T.HeaderOnlyResponse>;
   roleGrantPermission?: Unary<T.AuthRoleGrantPermissionRequest, T.HeaderOnlyResponse>;
   roleRevokePermission?: Unary<T.AuthRoleRevokePermissionRequest, T.HeaderOnlyResponse>;
+  // grpc.health.v1.Health (gRPC's standard health service)
+  healthCheck?: Unary<T.HealthCheckRequest, T.HealthCheckResponse>;
+  healthWatch?: (request: T.HealthCheckRequest, call: ServerStreamCall<T.HealthCheckResponse>) => Promise<void>;
 }
 
 export type CallKind = 'unary' | 'server-stream' | 'bidi';
@@ -146,6 +149,8 @@ export const ETCD_METHODS: { readonly [K in keyof Required<EtcdHandlers>]: reado
   roleDelete: ['Auth', 'RoleDelete', 'unary'],
   roleGrantPermission: ['Auth', 'RoleGrantPermission', 'unary'],
   roleRevokePermission: ['Auth', 'RoleRevokePermission', 'unary'],
+  healthCheck: ['grpc.health.v1.Health', 'Check', 'unary'],
+  healthWatch: ['grpc.health.v1.Health', 'Watch', 'server-stream'],
 };
 
 /**

@@ -25,14 +25,16 @@ export function buildMethodTable(root: protobuf.Root, handlers: EtcdHandlers): M
   const table = new Map<string, MethodEntry>();
   for (const key of Object.keys(ETCD_METHODS) as (keyof EtcdHandlers)[]) {
     const [service, method, kind] = ETCD_METHODS[key];
-    const def = root.lookupService(`${PACKAGE}.${service}`).methods[method];
-    if (def === undefined) throw new Error(`proto/ has no ${PACKAGE}.${service}/${method}; ETCD_METHODS and rpc.proto disagree`);
+    // etcd's services are named within etcdserverpb; others (grpc.health.v1.Health) in full.
+    const qualified = service.includes('.') ? service : `${PACKAGE}.${service}`;
+    const def = root.lookupService(qualified).methods[method];
+    if (def === undefined) throw new Error(`proto/ has no ${qualified}/${method}; ETCD_METHODS and the .proto files disagree`);
     const protoKind: CallKind = def.requestStream === true ? 'bidi' : def.responseStream === true ? 'server-stream' : 'unary';
     if (protoKind !== kind) throw new Error(`${service}.${method} is ${protoKind} in rpc.proto but ${kind} in ETCD_METHODS`);
     const fn = handlers[key] as AnyHandler | undefined;
     if (fn !== undefined && typeof fn !== 'function') throw new Error(`handler ${key} must be a function`);
-    table.set(`/${PACKAGE}.${service}/${method}`, {
-      path: `/${PACKAGE}.${service}/${method}`,
+    table.set(`/${qualified}/${method}`, {
+      path: `/${qualified}/${method}`,
       label: `${service}.${method}`,
       kind,
       requestType: root.lookupType(def.requestType),

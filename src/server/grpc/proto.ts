@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 
 const RPC_PROTO = join('etcdserverpb', 'rpc.proto');
+/** gRPC's standard health service, served beside etcd's API. */
+const HEALTH_PROTO = join('grpc', 'health', 'v1', 'health.proto');
 
 /**
  * The proto/ folder: found by walking up from this module, which sits at
@@ -34,7 +36,7 @@ export function loadEtcdRoot(): protobuf.Root {
   const base = protoDir();
   const root = new protobuf.Root();
   root.resolvePath = (_origin: string, target: string) => resolve(base, target);
-  root.loadSync(RPC_PROTO, { keepCase: true });
+  root.loadSync([RPC_PROTO, HEALTH_PROTO], { keepCase: true });
   root.resolveAll();
   cached = root;
   return root;

@@ -101,18 +101,20 @@ describe('64-bit fields', () => {
 });
 
 describe('method table', () => {
-  test('every RPC of rpc.proto has a handler name, with the right call kind', () => {
+  test('every RPC of rpc.proto and health.proto has a handler name, with the right call kind', () => {
     const root = loadEtcdRoot();
     let protoMethods = 0;
     for (const s of ['KV', 'Watch', 'Lease', 'Cluster', 'Maintenance', 'Auth']) {
       protoMethods += root.lookupService(`etcdserverpb.${s}`).methodsArray.length;
     }
+    protoMethods += root.lookupService('grpc.health.v1.Health').methodsArray.length;
     assert.equal(Object.keys(ETCD_METHODS).length, protoMethods);
     const table = buildMethodTable(root, {});
     assert.equal(table.size, protoMethods);
     assert.equal(table.get('/etcdserverpb.Watch/Watch')?.kind, 'bidi');
     assert.equal(table.get('/etcdserverpb.Maintenance/Snapshot')?.kind, 'server-stream');
     assert.equal(table.get('/etcdserverpb.KV/Put')?.requestType.name, 'PutRequest');
+    assert.equal(table.get('/grpc.health.v1.Health/Watch')?.kind, 'server-stream');
   });
   test('unknown paths are named the way gRPC names them', () => {
     const table = buildMethodTable(loadEtcdRoot(), {});
