@@ -86,11 +86,13 @@ export function etcdHandlers(member: RunningMember, timeoutMs: number): EtcdHand
     }),
     status: () => {
       const s = log.status();
+      const sizes = member.storeSizes();
       const conf = member.membership();
       return {
         header: header(member.node.sm.revision),
         version: SERVER_VERSION,
-        dbSize: 0,
+        dbSize: sizes.fileBytes,
+        dbSizeInUse: sizes.usedBytes,
         leader: s.leader ?? 0,
         raftIndex: s.commitIndex,
         raftTerm: s.term,

@@ -64,6 +64,8 @@ export interface RunningMember {
   readonly watches: WatchHub;
   /** Checks of each RPC against the replicated users, roles and permissions. */
   readonly auth: AuthGate;
+  /** The state store's file size and the part of it in use (Maintenance.Status's dbSize, dbSizeInUse). */
+  storeSizes(): { fileBytes: number; usedBytes: number };
   /** Runs `op` through the cluster (forwarded to the leader when needed). */
   submit(op: KvOp, timeoutMs: number): Promise<KvResult>;
   /** Client URLs each member announced, by member id. */
@@ -207,6 +209,7 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
   const auth = new AuthGate(() => node.sm.auth);
   const running: RunningMember = {
     config: cfg, node, host, clientPort: 0, peerPort: transport.address().port, metricsPort: null, watches, submit, auth,
+    storeSizes: () => storage.backend.sizes(),
     clientUrls: (id) => clientUrlsById.get(id) ?? [],
     membership: () => binding.membership(),
     stop: async () => stop(),

@@ -19,6 +19,8 @@
 // versions in an overlay), so that reads see every applied batch at once, as
 // the KvBackend contract requires.
 
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { open } from 'lmdb';
 import { assert } from '../core/assert.js';
 import type { Database, RootDatabase } from 'lmdb';
@@ -81,6 +83,8 @@ export class LmdbBackend implements KvBackend {
   private closed = false;
 
   private constructor(
+    /** The store's directory. */
+    private readonly path: string,
     private readonly env: RootDatabase,
     private readonly versions: Database<Buffer, Buffer>,
     private readonly values: Database<Buffer, Buffer>,
@@ -106,7 +110,7 @@ export class LmdbBackend implements KvBackend {
     try {
       const db = <K extends string | number | Buffer | [string, number]>(name: string, keyEncoding?: 'binary'): Database<Buffer, K> =>
         env.openDB<Buffer, K>({ name, encoding: 'binary', ...(keyEncoding ? { keyEncoding } : {}) });
-      return new LmdbBackend(env, db<Buffer>('versions', 'binary'), db<Buffer>('values', 'binary'), db<string>('sessions'), db<[string, number]>('results'), db<number>('leases'), db<string>('meta'), options);
+      return new LmdbBackend(path, env, db<Buffer>('versions', 'binary'), db<Buffer>('values', 'binary'), db<string>('sessions'), db<[string, number]>('results'), db<number>('leases'), db<string>('meta'), options);
     } catch (e) {
       void env.close();
       throw e;
@@ -251,6 +255,20 @@ export class LmdbBackend implements KvBackend {
   }
 
   /** Waits for pending writes, then closes the store. */
+  /**
+   * etcd's dbSize and dbSizeInUse for Maintenance.Status: the data file's size,
+   * and the pages LMDB has handed out so far (its high-water mark; pages freed
+   * inside it are not subtracted).
+   */
+  sizes(): { fileBytes: number; usedBytes: number } {
+    const stats = this.env.getStats() as { pageSize: number; lastPageNumber: number };
+    let fileBytes = 0;
+    try {
+      fileBytes = statSync(join(this.path, 'data.mdb')).size;
+    } catch { /* not there yet */ }
+    return { fileBytes, usedBytes: (stats.lastPageNumber + 1) * stats.pageSize };
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.writeHeld();

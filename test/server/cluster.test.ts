@@ -43,8 +43,9 @@ for (const protocol of ['raft', 'multipaxos']) describe(`a three-member cluster 
     const members = run(['member', 'list']).trim().split('\n');
     assert.equal(members.length, 3);
     assert.ok(members.every((l) => /, started, m\d, http:\/\/127\.0\.0\.1:\d+/.test(l)), members.join('\n'));
-    const status = JSON.parse(run(['endpoint', 'status', '-w', 'json'])) as { Status: { leader: number; header: { member_id: number } } }[];
+    const status = JSON.parse(run(['endpoint', 'status', '-w', 'json'])) as { Status: { leader: number; header: { member_id: number }; dbSize: number; dbSizeInUse: number } }[];
     assert.equal(status.length, 3);
+    assert.ok(status.every((s) => s.Status.dbSize > 0 && s.Status.dbSizeInUse > 0), JSON.stringify(status));
     assert.equal(status.filter((s) => s.Status.leader === s.Status.header.member_id).length, 1);
     // --cluster dials the client URLs from member list, scheme and all: the HTTP/2 :authority is "http://host:port".
     const one = ['--endpoints', cluster.endpoints[0] as string];
