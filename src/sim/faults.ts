@@ -23,9 +23,9 @@ export const FAULT_DESCRIPTIONS: Readonly<Record<FaultName, string>> = {
   reboot: 'a node crashes right after one of its writes becomes durable and restarts 0-2 ms later (armed at random and around role changes): a forgotten vote or promise gets a second chance',
   'role-partition': 'when a node\'s role changes (an election), it is often cut off soon after, alone or with one peer, for 0.05-1.5 s: old leaders in minorities, uncommitted tails',
   'role-crash': 'when a node\'s role changes, it sometimes crashes 0-30 ms later and restarts 50-500 ms later: leader churn',
-  // Operator activity (src/sim/operator.ts): only protocols that offer it (raft) do anything with these two.
+  // Operator activity (src/sim/operator.ts): only protocols that offer it do anything with these (raft both, multipaxos transfer).
   reconfigure: 'an operator changes the membership through the leader (raft: remove a voter or demote it, add it back as a learner, promote it; single-server and joint changes); the liveness phase waits until every node is a voter again',
-  transfer: 'an operator asks the leader to hand leadership to another up-to-date voter (raft: TimeoutNow)',
+  transfer: 'an operator asks the leader to hand leadership to another up-to-date voter (raft: TimeoutNow; multipaxos: the leader steps down and releases its lease, the target campaigns at once)',
 };
 
 export function isOperatorActivity(f: FaultName): f is OperatorActivity {

@@ -49,6 +49,23 @@ describe('mutants are caught on fixed seeds; the same seeds are clean without th
   }
 });
 
+describe('multipaxos transfer-keeps-lease: caught by linearizability with lease reads and leadership transfers', () => {
+  // Found by sweeping seeds 1..200 with --faults all --option leaseReads=true (docs/simulator.md).
+  const runIt = (mutants: readonly string[]): ReturnType<typeof runSeed> => {
+    const spec = findProtocol('multipaxos');
+    assert.ok(spec !== undefined);
+    return runSeed({ spec, seed: 12, nodes: 5, durationMs: 5000, faults: ALL, mutants: new Set(mutants), options: { leaseReads: true } });
+  };
+  test('seed 12 is caught; the same seed is clean without the mutant', () => {
+    const bad = runIt(['transfer-keeps-lease']);
+    assert.ok(bad.violation !== null, 'transfer-keeps-lease not caught on seed 12');
+    assert.equal(bad.violation.invariant, 'linearizability', bad.violation.message);
+    assert.match(bad.violation.replay, /--seed 12 .*--mutant transfer-keeps-lease --option leaseReads=true/);
+    const good = runIt([]);
+    assert.equal(good.violation, null, good.violation?.message);
+  });
+});
+
 /** (mutant, scenario, first catching seed in 1..500 with --duration 5s), from the sweeps (docs/raft.md). */
 const CAUGHT_BY_SCENARIO: readonly (readonly [string, string, number, string])[] = [
   // Raft §5.4.2 Figure 8: the leader commits its tail of an earlier term; the next leader lacks it.

@@ -66,6 +66,8 @@ export class MultiPaxos<C, S> implements ReplicatedLog<C, S, MultiWrite<C, S>, M
   private electionTimeout: number;
   /** With lease reads: no promise to another proposer before this tick (protects the leader's lease). */
   private guardUntil = 0;
+  /** Mutant transfer-keeps-lease only: the lease it handed over, still used for reads. */
+  private releasedLeaseUntil = -1;
   private candidacy: Candidacy<C> | null = null;
   private lead: Leadership<C> | null = null;
   private readonly queue: SlotValue<C>[] = [];
@@ -171,7 +173,45 @@ export class MultiPaxos<C, S> implements ReplicatedLog<C, S, MultiWrite<C, S>, M
     return { ok: true };
   }
 
+  /**
+   * Hands leadership to `to`, a member of the configurations in the window.
+   * This leader steps down at once: its queue and pending reads fail, its read
+   * lease ends with its leadership, and what it had in flight is recovered by
+   * the next leader's phase 1 like after any leader change. It then tells every
+   * member: `to` campaigns without waiting for an election timeout, and the
+   * others drop the lease guard they held for this leader, which protected only
+   * reads this leader no longer serves.
+   */
+  transferLeadership(to: NodeId): { readonly ok: true } | { readonly ok: false; readonly reason: 'not-leader'; readonly leader: NodeId | null } | { readonly ok: false; readonly reason: 'invalid'; readonly message: string } {
+    const lead = this.lead;
+    if (this.role !== 'leader' || lead === null) return { ok: false, reason: 'not-leader', leader: this.leader };
+    if (to === this.id) return { ok: true };
+    const c = this.log.through;
+    const members = this.configs.membersBetween(Slot(c + 1), Slot(c + this.opts.window));
+    if (!members.includes(to)) return { ok: false, reason: 'invalid', message: `node ${to} is not a member of the configuration in force` };
+    const release = { type: 'release', ballot: lead.ballot, to } as const;
+    this.event('transfer-started', { to, ballot: showBallot(lead.ballot) });
+    // As an acceptor too, this node stops guarding its own lease.
+    this.guardUntil = this.now;
+    // The mutant goes on answering reads from the lease it released, until it would have run out.
+    if (this.mutants.has(PAXOS_MUTANTS.transferKeepsLease)) this.releasedLeaseUntil = lead.leaseUntil;
+    this.stepDown(`leadership handed to ${to}`);
+    for (const m of members) if (m !== this.id) this.fx.sendImmediately(m, release);
+    return { ok: true };
+  }
+
+  private onRelease(from: NodeId, ballot: Ballot, to: NodeId): void {
+    // Only from the leader this node follows, for the ballot it still holds: a stale release changes nothing.
+    if (from === this.id || this.leader !== from || compareBallots(ballot, this.acc.promised) < 0) return;
+    this.guardUntil = this.now;
+    if (to === this.id) this.campaign(`leadership handed over by ${from}`);
+  }
+
   readIndex(ctx: number): void {
+    if (this.role !== 'leader' && this.now < this.releasedLeaseUntil) {
+      this.fx.output({ type: 'read-ready', ctx, index: LogIndex(this.log.through) });
+      return;
+    }
     const lead = this.lead;
     if (this.role !== 'leader' || lead === null || lead.reads.length >= MAX_PENDING_READS) {
       this.fx.output({ type: 'read-failed', ctx, leader: this.role === 'leader' ? this.id : this.leader });
@@ -266,6 +306,8 @@ export class MultiPaxos<C, S> implements ReplicatedLog<C, S, MultiWrite<C, S>, M
         return this.onCatchup(from, msg.entries, msg.chosenThrough);
       case 'snapshot':
         return this.onSnapshot(from, msg.index, msg.snapshot, msg.configs);
+      case 'release':
+        return this.onRelease(from, msg.ballot, msg.to);
       default:
         assertNever(msg, 'multi-paxos message');
     }

@@ -11,6 +11,7 @@ import { kvProtocolSpec } from '../../kv/spec.js';
 import { paxosInvariants } from '../invariants.js';
 import { PAXOS_MUTANT_DESCRIPTIONS } from '../mutants.js';
 import { MultiPaxos } from './multipaxos.js';
+import { multiPaxosOperator } from './operator.js';
 import type { MultiMessage, MultiWrite } from './types.js';
 
 export type KvMultiPaxos = MultiPaxos<KvCommand, KvSnapshot>;
@@ -22,7 +23,7 @@ export const MULTIPAXOS_SIM_SNAPSHOT_EVERY = 64;
 
 const config = (ctx: NodeContext) => ({ id: ctx.id, members: ctx.members, rng: ctx.rng, mutants: ctx.mutants, options: ctx.options });
 
-export const multiPaxosSpec: ProtocolSpec<M, W, KvRequest, KvReply> = kvProtocolSpec<W, M>({
+const kvMultiPaxosSpec: ProtocolSpec<M, W, KvRequest, KvReply> = kvProtocolSpec<W, M>({
   name: 'multipaxos',
   description: 'Multi-Paxos replicated log (stable leader, phase 1 once for all slots, batched and pipelined phase 2, catch-up, snapshots) under the key-value store',
   mutants: PAXOS_MUTANT_DESCRIPTIONS,
@@ -40,3 +41,9 @@ export const multiPaxosSpec: ProtocolSpec<M, W, KvRequest, KvReply> = kvProtocol
     },
   }),
 });
+
+export const multiPaxosSpec: ProtocolSpec<M, W, KvRequest, KvReply> = {
+  ...kvMultiPaxosSpec,
+  // Leadership transfers (`--faults transfer`, in `all`): src/paxos/multi/operator.ts.
+  operator: multiPaxosOperator,
+};

@@ -59,7 +59,13 @@ export type MultiMessage<C, S> =
   | { readonly type: 'catchup-request'; readonly fromSlot: Slot }
   | { readonly type: 'catchup'; readonly entries: readonly SlotEntry<C>[]; readonly chosenThrough: Slot }
   /** The slots through `index` were compacted into `snapshot`; `configs` govern the slots after it. */
-  | { readonly type: 'snapshot'; readonly index: Slot; readonly snapshot: S; readonly configs: readonly ConfigEpoch[] };
+  | { readonly type: 'snapshot'; readonly index: Slot; readonly snapshot: S; readonly configs: readonly ConfigEpoch[] }
+  /**
+   * Leadership handed over: the leader of `ballot` has stepped down (and with
+   * it its read lease); `to` campaigns at once, and the others stop refusing
+   * prepares on that leader's behalf.
+   */
+  | { readonly type: 'release'; readonly ballot: Ballot; readonly to: NodeId };
 
 export type MultiWrite<C, S> =
   /** The proposer's round, durable before a ballot with it is sent. */

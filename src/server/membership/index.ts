@@ -14,6 +14,8 @@ import { decodeDirectory, directoryOf } from './directory.js';
 import { learnClusterId } from './join.js';
 import { MembershipNode, type ConfLog } from './node.js';
 import { MembershipRuntime, peerAddress, type PeerLinks } from './runtime.js';
+import { TransferNode } from './transfer.js';
+import { MultiPaxos } from '../../paxos/multi/multipaxos.js';
 
 export { clusterHandlers } from './handlers.js';
 export { isMembershipFrame, MembershipRuntime, type MembershipFrame } from './runtime.js';
@@ -100,11 +102,17 @@ export interface AttachOptions<W, M extends { readonly type: string }> {
   readonly stopMember: () => void;
 }
 
-/** The runtime, and the node for the host to drive (the key-value node itself on Multi-Paxos). */
-export function attachMembership<W, M extends { readonly type: string }>(o: AttachOptions<W, M>): { runtime: MembershipRuntime; hostNode: KvNode<W, M> | MembershipNode<W, M> } {
+/** The runtime, and the node for the host to drive (on Multi-Paxos, the key-value node with MoveLeader only). */
+export function attachMembership<W, M extends { readonly type: string }>(o: AttachOptions<W, M>): { runtime: MembershipRuntime; hostNode: TransferNode<W, M> | MembershipNode<W, M> } {
   const raft = raftOf(o.log);
   const runtime = new MembershipRuntime({ cfg: o.cfg, raft, transport: o.transport, peers: o.peers, logger: o.logger.child({ part: 'membership' }), tickMs: o.cfg.tickMs, stopMember: o.stopMember });
-  if (raft === null) return { runtime, hostNode: o.node };
+  if (raft === null) {
+    // Multi-Paxos: no membership changes, but MoveLeader (the core's release).
+    if (!(o.log instanceof MultiPaxos)) throw new Error('synod: a member runs on Raft or Multi-Paxos');
+    const hostNode = new TransferNode<W, M>(o.node, o.log as MultiPaxos<unknown, unknown>, () => Date.now());
+    runtime.transferNode = hostNode;
+    return { runtime, hostNode };
+  }
   const hostNode = new MembershipNode<W, M>(o.node, raft, runtime.hooks());
   runtime.node = hostNode as unknown as MembershipNode<unknown, { readonly type: string }>;
   return { runtime, hostNode };

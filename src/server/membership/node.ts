@@ -13,13 +13,16 @@ import type { Effects } from '../../core/effects.js';
 import type { NodeId } from '../../core/ids.js';
 import type { Message } from '../../core/replicated-log.js';
 import type { KvNode } from '../../kv/adapter.js';
-import type { KvReply, KvRequest } from '../../kv/api.js';
+import type { KvReply } from '../../kv/api.js';
 import type { LogIndex } from '../../core/ids.js';
 import type { LogStatus } from '../../core/replicated-log.js';
 import type { ConfChangeOp, ConfState, RequestResult } from '../../raft/types.js';
-import type { NodeView, SimNode, SimOutput } from '../../sim/protocol.js';
+import type { SimOutput } from '../../sim/protocol.js';
 import { encodeDirectory, type Directory, type DirectoryMember } from './directory.js';
 import { planChange, type MemberChange, type PlanContext, type Refusal } from './changes.js';
+import { TransferNode } from './transfer.js';
+
+export type { TransferOutcome } from './transfer.js';
 
 export type ChangeOutcome =
   | { readonly ok: true; readonly member: DirectoryMember | null; readonly directory: Directory; readonly conf: ConfState }
@@ -50,18 +53,6 @@ export interface ConfLog {
   transferLeadership(to: NodeId): RequestResult;
 }
 
-/** How a MoveLeader ended (etcd's answers: not leader, bad transferee, timed out). */
-export type TransferOutcome =
-  | { readonly ok: true }
-  | { readonly ok: false; readonly code: 'not-leader' | 'bad-transferee' | 'timeout'; readonly message: string };
-
-interface Transfer {
-  readonly to: NodeId;
-  readonly deadline: number;
-  started: boolean;
-  resolve(o: TransferOutcome): void;
-}
-
 export interface MembershipHooks {
   /** The directory attached to a configuration (the initial one when none is). */
   directoryOf(conf: ConfState): Directory;
@@ -77,39 +68,17 @@ const CONF_EVENTS: ReadonlySet<string> = new Set(['membership-applied', 'snapsho
 /** Most membership changes waiting at once. */
 export const MAX_QUEUED_CHANGES = 64;
 
-export class MembershipNode<W, M extends Message> implements SimNode<M, W, KvRequest, KvReply> {
+/** The key-value node with membership changes and MoveLeader (TransferNode), as the host drives it on Raft. */
+export class MembershipNode<W, M extends Message> extends TransferNode<W, M> {
   private queue: Queued[] = [];
   private inFlight: InFlight | null = null;
-  private transfers: Transfer[] = [];
 
   constructor(
-    readonly kv: KvNode<W, M>,
+    kv: KvNode<W, M>,
     private readonly raft: ConfLog,
     private readonly hooks: MembershipHooks,
-  ) {}
-
-  get id(): NodeId {
-    return this.kv.id;
-  }
-
-  tick(): void {
-    this.kv.tick();
-  }
-
-  step(from: NodeId, msg: M): void {
-    this.kv.step(from, msg);
-  }
-
-  request(requestId: number, req: KvRequest): void {
-    this.kv.request(requestId, req);
-  }
-
-  advance(): void {
-    this.kv.advance();
-  }
-
-  view(): NodeView {
-    return this.kv.view();
+  ) {
+    super(kv, raft, hooks.now);
   }
 
   /** Queues a change for the next batch; resolves with its outcome (never rejects). */
@@ -118,52 +87,13 @@ export class MembershipNode<W, M extends Message> implements SimNode<M, W, KvReq
     return new Promise((resolve) => this.queue.push({ change, deadline: this.hooks.now() + timeoutMs, resolve }));
   }
 
-  /**
-   * Moves leadership to `to` (etcd's MoveLeader): asked of the leader, started
-   * at the next batch, answered once `to` leads or at the deadline.
-   */
-  transfer(to: NodeId, timeoutMs: number): Promise<TransferOutcome> {
-    if (this.transfers.length >= MAX_QUEUED_CHANGES) return Promise.resolve({ ok: false, code: 'timeout', message: 'etcdserver: too many leader transfers waiting; retry later' });
-    return new Promise((resolve) => this.transfers.push({ to, deadline: this.hooks.now() + timeoutMs, started: false, resolve }));
-  }
-
-  ready(): Effects<W, M, SimOutput<KvReply>> | null {
+  override ready(): Effects<W, M, SimOutput<KvReply>> | null {
     this.settleInFlight();
     this.proposeQueued();
-    if (this.transfers.length > 0) this.runTransfers();
-    const fx = this.kv.ready();
+    const fx = super.ready();
     // A configuration arrives by a committed change or inside a snapshot (Raft §7: the snapshot carries it).
     if (fx !== null && fx.outputs.some((o) => o.type === 'event' && CONF_EVENTS.has(o.event.kind))) this.hooks.onConfApplied(this.raft.configuration());
     return fx;
-  }
-
-  /** Starts queued transfers at the leader, and answers those whose target now leads or whose time is up. */
-  private runTransfers(): void {
-    const now = this.hooks.now();
-    this.transfers = this.transfers.filter((t) => {
-      const s = this.raft.status();
-      if (s.leader === t.to && (t.to !== this.id || s.role === 'leader')) {
-        t.resolve({ ok: true });
-        return false;
-      }
-      if (!t.started) {
-        if (s.role !== 'leader') {
-          t.resolve({ ok: false, code: 'not-leader', message: 'etcdserver: not leader' });
-          return false;
-        }
-        const r = this.raft.transferLeadership(t.to);
-        if (!r.ok) {
-          t.resolve(r.reason === 'not-leader' ? { ok: false, code: 'not-leader', message: 'etcdserver: not leader' } : { ok: false, code: 'bad-transferee', message: 'etcdserver: bad leader transferee' });
-          return false;
-        }
-        t.started = true;
-      }
-      if (now > t.deadline) {
-        t.resolve({ ok: false, code: 'timeout', message: 'etcdserver: request timed out, leader transfer took too long' });
-        return false;
-      }
-      return true;
-    });
   }
 
   /** Answers the change in flight once committed in its term, or fails it when the term moved on first. */

@@ -58,6 +58,8 @@ export function peerAddress(url: string): PeerAddress {
 
 export class MembershipRuntime {
   node: MembershipNode<unknown, { readonly type: string }> | null = null;
+  /** On Multi-Paxos: the node that carries out MoveLeader. */
+  transferNode: { transfer(to: NodeId, timeoutMs: number): Promise<TransferOutcome> } | null = null;
   private nextFrameId = 1;
   private readonly waiting = new Map<number, { resolve(o: ChangeOutcome): void; timer: NodeJS.Timeout }>();
   private wasMember: boolean;
@@ -187,8 +189,9 @@ export class MembershipRuntime {
 
   /** etcd's MoveLeader: only the leader moves its leadership (etcdctl sends it there); never forwarded. */
   moveLeader(to: NodeId, timeoutMs: number): Promise<TransferOutcome> {
-    if (this.node === null || this.o.raft === null) return Promise.resolve({ ok: false, code: 'not-leader', message: 'synod: moving the leader needs --protocol raft (Multi-Paxos has no leadership transfer)' });
-    return this.node.transfer(to, timeoutMs);
+    const node = this.node ?? this.transferNode;
+    if (node === null) return Promise.resolve({ ok: false, code: 'not-leader', message: 'etcdserver: not leader' });
+    return node.transfer(to, timeoutMs);
   }
 
   private forward(to: NodeId, change: MemberChange, timeoutMs: number): Promise<ChangeOutcome> {
