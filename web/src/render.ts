@@ -29,7 +29,7 @@ const ROLE_COLOURS: Readonly<Record<string, string>> = {
 const MESSAGE_COLOURS: Readonly<Record<string, string>> = {
   RequestVote: '#f07c3c', RequestVoteResponse: '#c2571a', PreVote: '#f7b27a', PreVoteResponse: '#d88c4c',
   AppendEntries: '#2c9c5a', AppendEntriesResponse: '#1c6b3c', Heartbeat: '#8fc9a3', HeartbeatResponse: '#6aa07e',
-  prepare: '#7b4fd6', promise: '#b58cf0', accept: '#2c9c5a', accepted: '#1c6b3c', nack: '#d43c3c', chosen: '#f2b632', heartbeat: '#8fc9a3', 'heartbeat-ack': '#6aa07e', ask: '#999',
+  prepare: '#7b4fd6', promise: '#b58cf0', accept: '#2c9c5a', accepted: '#1c6b3c', nack: '#d43c3c', chosen: '#f2b632', heartbeat: '#8fc9a3', 'heartbeat-ack': '#6aa07e', release: '#e07bb0', ask: '#999',
   'vote-request': '#7b4fd6', vote: '#b58cf0', decision: '#f2b632', 'decision-request': '#d43c3c', 'pre-commit': '#2c9c5a', ack: '#1c6b3c',
 };
 
