@@ -49,6 +49,13 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return got.length === want.length && timingSafeEqual(got, want);
 }
 
+let decoy: Promise<string> | undefined;
+/** A hash no password is checked against for real, made once: the work an unknown user's login costs. */
+function decoyHash(): Promise<string> {
+  decoy ??= hashPassword(randomBytes(16).toString('base64'));
+  return decoy;
+}
+
 const sign = (key: string, body: string): string => createHmac('sha256', Buffer.from(key, 'base64')).update(body).digest('base64url');
 
 /** `<name, base64url>.<expiry ms>.<HMAC-SHA-256 of the two>`. */
@@ -210,8 +217,11 @@ export function authHandlers(o: AuthServiceOptions): EtcdHandlers {
       const store = o.store();
       if (!store.enabled) throw authGrpcError('auth-not-enabled');
       const user = store.user(req.name);
-      // The same answer whether the user is unknown or the password wrong.
-      if (user === undefined || user.noPassword || !(await verifyPassword(req.password, user.password))) throw authGrpcError('auth-failed');
+      // The same answer, after the same work, whether the user is unknown or the password wrong:
+      // an unknown user is checked against a hash of nothing, so the time taken does not tell.
+      const hash = user === undefined || user.noPassword ? await decoyHash() : user.password;
+      const matches = await verifyPassword(req.password, hash);
+      if (user === undefined || user.noPassword || !matches) throw authGrpcError('auth-failed');
       return { header: o.header(), token: issueToken(store.tokenKey, user.name, now() + o.tokenTtlMs) };
     },
     userAdd: async (req, ctx) => {

@@ -128,6 +128,7 @@ for (const protocol of ['raft', 'multipaxos']) describe(`auth on ${protocol}`, {
     assert.match(denied.err, /permission denied/);
     assert.match(synod('get', 'k').err, /user name is empty/);
     assert.match(synod('get', 'k', '--user', 'bob:wrong').err, /authentication failed/);
+    assert.match(synod('get', 'k', '--user', 'ghost:x').err, /authentication failed, invalid user ID or password/, 'an unknown user gets the same answer');
     assert.match(synod('get', 'k', '--user', 'bob').err, /--user needs a password/);
     assert.equal(synod('role', 'revoke-permission', 'rb', 'k', '--user', 'root:rootpw').out, 'Permission of key k is revoked from role rb');
     assert.match(synod('get', 'k', '--user', 'bob:bobpw').err, /permission denied/);
