@@ -82,7 +82,7 @@ export function txnOf(t: T.TxnRequest): K.TxnRequest {
 
 export type Header = Required<T.ResponseHeader>;
 
-function kvOut(kv: K.KeyValue): T.KeyValue {
+export function kvOut(kv: K.KeyValue): T.KeyValue {
   return { key: kv.key, create_revision: kv.createRevision, mod_revision: kv.modRevision, version: kv.version, value: kv.value, lease: kv.lease };
 }
 

@@ -34,6 +34,7 @@ import { maintenanceHandlers } from './maintenance.js';
 import { compactThrough, startAutoCompaction } from './auto-compact.js';
 import { AuthGate, authHandlers, withAdminChecks } from './auth.js';
 import { healthHandlers } from './health.js';
+import { lockElectionHandlers } from './lock-election.js';
 
 // The member is written against the ReplicatedLog interface: W and M stay opaque here.
 type W = unknown;
@@ -241,6 +242,10 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
       submit: (request, user, timeoutMs) => submit({ f: 'etcd', request, ...(user === undefined ? {} : { user }) }, timeoutMs),
     }),
     ...healthHandlers({ healthy: () => log.status().leader !== null }),
+    ...lockElectionHandlers({
+      submit, watches, auth, timeoutMs: opts.requestTimeoutMs ?? 5000,
+      header: (revision) => ({ cluster_id: cfg.clusterId, member_id: cfg.memberId, revision, raft_term: log.status().term }),
+    }),
   }, auth), {
     ...(cfg.grpcKeepalive === undefined ? {} : { keepalive: cfg.grpcKeepalive }),
     ...(cfg.clientTls === undefined ? { http1: httpApi } : { tls: cfg.clientTls }),

@@ -405,3 +405,52 @@ export interface HealthCheckRequest {
 export interface HealthCheckResponse {
   status?: number;
 }
+
+// ---- v3lockpb, v3electionpb -------------------------------------------------
+
+export interface LockRequest {
+  readonly name: Buffer;
+  readonly lease: Long;
+}
+export interface LockResponse {
+  header?: ResponseHeader;
+  key?: Uint8Array;
+}
+export interface UnlockRequest {
+  readonly key: Buffer;
+}
+export interface LeaderKeyIn {
+  readonly name: Buffer;
+  readonly key: Buffer;
+  readonly rev: Long;
+  readonly lease: Long;
+}
+export interface LeaderKey {
+  name?: Uint8Array;
+  key?: Uint8Array;
+  rev?: Int64;
+  lease?: Int64;
+}
+export interface CampaignRequest {
+  readonly name: Buffer;
+  readonly lease: Long;
+  readonly value: Buffer;
+}
+export interface CampaignResponse {
+  header?: ResponseHeader;
+  leader?: LeaderKey;
+}
+export interface ProclaimRequest {
+  readonly leader: LeaderKeyIn | null;
+  readonly value: Buffer;
+}
+export interface LeaderRequest {
+  readonly name: Buffer;
+}
+export interface LeaderResponse {
+  header?: ResponseHeader;
+  kv?: KeyValue;
+}
+export interface ResignRequest {
+  readonly leader: LeaderKeyIn | null;
+}

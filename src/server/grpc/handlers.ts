@@ -96,6 +96,14 @@ export interface EtcdHandlers {
   roleDelete?: Unary<T.AuthRoleRequest, T.HeaderOnlyResponse>;
   roleGrantPermission?: Unary<T.AuthRoleGrantPermissionRequest, T.HeaderOnlyResponse>;
   roleRevokePermission?: Unary<T.AuthRoleRevokePermissionRequest, T.HeaderOnlyResponse>;
+  // v3lockpb.Lock and v3electionpb.Election (etcd's server-side recipes)
+  lock?: Unary<T.LockRequest, T.LockResponse>;
+  unlock?: Unary<T.UnlockRequest, T.HeaderOnlyResponse>;
+  campaign?: Unary<T.CampaignRequest, T.CampaignResponse>;
+  proclaim?: Unary<T.ProclaimRequest, T.HeaderOnlyResponse>;
+  leader?: Unary<T.LeaderRequest, T.LeaderResponse>;
+  observe?: (request: T.LeaderRequest, call: ServerStreamCall<T.LeaderResponse>) => Promise<void>;
+  resign?: Unary<T.ResignRequest, T.HeaderOnlyResponse>;
   // grpc.health.v1.Health (gRPC's standard health service)
   healthCheck?: Unary<T.HealthCheckRequest, T.HealthCheckResponse>;
   healthWatch?: (request: T.HealthCheckRequest, call: ServerStreamCall<T.HealthCheckResponse>) => Promise<void>;
@@ -149,6 +157,13 @@ export const ETCD_METHODS: { readonly [K in keyof Required<EtcdHandlers>]: reado
   roleDelete: ['Auth', 'RoleDelete', 'unary'],
   roleGrantPermission: ['Auth', 'RoleGrantPermission', 'unary'],
   roleRevokePermission: ['Auth', 'RoleRevokePermission', 'unary'],
+  lock: ['v3lockpb.Lock', 'Lock', 'unary'],
+  unlock: ['v3lockpb.Lock', 'Unlock', 'unary'],
+  campaign: ['v3electionpb.Election', 'Campaign', 'unary'],
+  proclaim: ['v3electionpb.Election', 'Proclaim', 'unary'],
+  leader: ['v3electionpb.Election', 'Leader', 'unary'],
+  observe: ['v3electionpb.Election', 'Observe', 'server-stream'],
+  resign: ['v3electionpb.Election', 'Resign', 'unary'],
   healthCheck: ['grpc.health.v1.Health', 'Check', 'unary'],
   healthWatch: ['grpc.health.v1.Health', 'Watch', 'server-stream'],
 };

@@ -10,6 +10,9 @@ import protobuf from 'protobufjs';
 const RPC_PROTO = join('etcdserverpb', 'rpc.proto');
 /** gRPC's standard health service, served beside etcd's API. */
 const HEALTH_PROTO = join('grpc', 'health', 'v1', 'health.proto');
+/** etcd's lock and election services (server-side recipes over the KV API). */
+const LOCK_PROTO = join('v3lockpb', 'v3lock.proto');
+const ELECTION_PROTO = join('v3electionpb', 'v3election.proto');
 
 /**
  * The proto/ folder: found by walking up from this module, which sits at
@@ -36,7 +39,7 @@ export function loadEtcdRoot(): protobuf.Root {
   const base = protoDir();
   const root = new protobuf.Root();
   root.resolvePath = (_origin: string, target: string) => resolve(base, target);
-  root.loadSync([RPC_PROTO, HEALTH_PROTO], { keepCase: true });
+  root.loadSync([RPC_PROTO, HEALTH_PROTO, LOCK_PROTO, ELECTION_PROTO], { keepCase: true });
   root.resolveAll();
   cached = root;
   return root;

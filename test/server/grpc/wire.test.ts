@@ -101,13 +101,13 @@ describe('64-bit fields', () => {
 });
 
 describe('method table', () => {
-  test('every RPC of rpc.proto and health.proto has a handler name, with the right call kind', () => {
+  test('every RPC of the .proto files (etcd, lock, election, health) has a handler name, with the right call kind', () => {
     const root = loadEtcdRoot();
     let protoMethods = 0;
     for (const s of ['KV', 'Watch', 'Lease', 'Cluster', 'Maintenance', 'Auth']) {
       protoMethods += root.lookupService(`etcdserverpb.${s}`).methodsArray.length;
     }
-    protoMethods += root.lookupService('grpc.health.v1.Health').methodsArray.length;
+    for (const s of ['grpc.health.v1.Health', 'v3lockpb.Lock', 'v3electionpb.Election']) protoMethods += root.lookupService(s).methodsArray.length;
     assert.equal(Object.keys(ETCD_METHODS).length, protoMethods);
     const table = buildMethodTable(root, {});
     assert.equal(table.size, protoMethods);
@@ -115,6 +115,8 @@ describe('method table', () => {
     assert.equal(table.get('/etcdserverpb.Maintenance/Snapshot')?.kind, 'server-stream');
     assert.equal(table.get('/etcdserverpb.KV/Put')?.requestType.name, 'PutRequest');
     assert.equal(table.get('/grpc.health.v1.Health/Watch')?.kind, 'server-stream');
+    assert.equal(table.get('/v3electionpb.Election/Observe')?.kind, 'server-stream');
+    assert.equal(table.get('/v3lockpb.Lock/Lock')?.requestType.name, 'LockRequest');
   });
   test('unknown paths are named the way gRPC names them', () => {
     const table = buildMethodTable(loadEtcdRoot(), {});
