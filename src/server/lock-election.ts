@@ -10,6 +10,7 @@
 // authentication on they need the caller's permissions on the keys.
 
 import type { KvOp } from '../kv/api.js';
+import { prefixEnd } from '../kv/bytes.js';
 import type { KeyValue, KvResult, RangeRequest, TxnRequest, TxnResponse, RangeResponse } from '../kv/command.js';
 import type { AuthGate } from './auth.js';
 import type { CallContext, EtcdHandlers, ServerStreamCall } from './grpc/handlers.js';
@@ -45,18 +46,6 @@ const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
 };
 const copy = (b: Uint8Array): Uint8Array => Uint8Array.prototype.slice.call(b);
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
-
-/** The end of the range of every key starting with `prefix`. */
-function prefixEnd(prefix: Uint8Array): Uint8Array {
-  const end = copy(prefix);
-  for (let i = end.length - 1; i >= 0; i--) {
-    if ((end[i] as number) < 0xff) {
-      end[i] = (end[i] as number) + 1;
-      return end.subarray(0, i + 1);
-    }
-  }
-  return new Uint8Array([0]);
-}
 
 class Recipes {
   constructor(private readonly d: RecipeDeps) {}
