@@ -9,6 +9,7 @@ import { register as registerNode } from './node.js';
 import { register as registerPlay } from './play.js';
 import { register as registerWatchLease } from './watch-lease-commands.js';
 import { register as registerSnapshot } from './snapshot-commands.js';
+import { register as registerLockElect } from './lock-elect-commands.js';
 
 export function registerAll(program: Command): void {
   registerCheck(program);
@@ -19,4 +20,5 @@ export function registerAll(program: Command): void {
   registerWatchLease(program);
   registerClient(program);
   registerSnapshot(program);
+  registerLockElect(program);
 }
