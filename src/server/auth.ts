@@ -120,6 +120,12 @@ export class AuthGate {
     return user === null || user === '' ? undefined : user;
   }
 
+  /** userOf as the field a write op carries (`{}` for none), to spread into it. */
+  userField(ctx: Pick<CallContext, 'metadata'>): { user?: string } {
+    const user = this.userOf(ctx);
+    return user === undefined ? {} : { user };
+  }
+
   /** The caller, who must be known once authentication is on. */
   private user(ctx: Pick<CallContext, 'metadata'>): string | null {
     const user = this.caller(ctx);
@@ -143,10 +149,6 @@ export class AuthGate {
 
   read(ctx: Pick<CallContext, 'metadata'>, key: Uint8Array, rangeEnd?: Uint8Array): void {
     this.check(this.user(ctx), 'read', key, rangeEnd);
-  }
-
-  write(ctx: Pick<CallContext, 'metadata'>, key: Uint8Array, rangeEnd?: Uint8Array): void {
-    this.check(this.user(ctx), 'write', key, rangeEnd);
   }
 
   private check(user: string | null, kind: 'read' | 'write', key: Uint8Array, rangeEnd?: Uint8Array): void {

@@ -9,6 +9,7 @@ import { ETCD_METHODS } from './grpc/handlers.js';
 import type * as T from './grpc/etcd-types.js';
 import { ServingStatus } from './grpc/etcd-types.js';
 import { GrpcError, GrpcStatus } from './grpc/index.js';
+import { qualifiedService } from './grpc/method-table.js';
 
 export interface HealthOptions {
   /** Whether the member can serve now. */
@@ -20,7 +21,7 @@ export interface HealthOptions {
 /** "" and the fully qualified name of every service on the wire. */
 function knownServices(): Set<string> {
   const out = new Set<string>(['']);
-  for (const [service] of Object.values(ETCD_METHODS)) out.add(service.includes('.') ? service : `etcdserverpb.${service}`);
+  for (const [service] of Object.values(ETCD_METHODS)) out.add(qualifiedService(service));
   return out;
 }
 

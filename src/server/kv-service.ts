@@ -29,10 +29,7 @@ function responseOf<R extends KvResponse['type']>(r: KvResult, type: R): Extract
 export function etcdHandlers(member: RunningMember, timeoutMs: number): EtcdHandlers {
   const auth = member.auth;
   // Writes name their user; the state machine checks them where they apply (src/kv/state-machine.ts).
-  const as = (ctx: CallContext): { user?: string } => {
-    const user = auth.userOf(ctx);
-    return user === undefined ? {} : { user };
-  };
+  const as = (ctx: CallContext): { user?: string } => auth.userField(ctx);
   const log = member.node.log;
   const cfg = member.config;
   const header = (revision: number): Header => ({ cluster_id: cfg.clusterId, member_id: cfg.memberId, revision, raft_term: log.status().term });

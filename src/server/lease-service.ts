@@ -132,8 +132,7 @@ export class LeaseService {
 
   /** The user a lease write names for the check where it applies (none with auth off or no token). */
   private as(ctx: CallContext): { user?: string } {
-    const user = this.deps.auth?.userOf(ctx);
-    return user === undefined ? {} : { user };
+    return this.deps.auth?.userField(ctx) ?? {};
   }
 
   handlers(): Pick<EtcdHandlers, 'leaseGrant' | 'leaseRevoke' | 'leaseTimeToLive' | 'leaseLeases' | 'leaseKeepAlive'> {

@@ -51,8 +51,7 @@ class Recipes {
   constructor(private readonly d: RecipeDeps) {}
 
   private as(ctx: CallContext): { user?: string } {
-    const user = this.d.auth.userOf(ctx);
-    return user === undefined ? {} : { user };
+    return this.d.auth.userField(ctx);
   }
 
   private async run(op: KvOp): Promise<KvResult & { ok: true }> {

@@ -25,7 +25,7 @@ import { NodeHost } from './host.js';
 import { Metrics, httpEndpoints, serveMetrics } from './metrics.js';
 import { EtcdGrpcServer } from './grpc/index.js';
 import { GrpcError, GrpcStatus } from './grpc/index.js';
-import { kvErrorToGrpc } from './etcd-map.js';
+import { kvErrorToGrpc, type Header } from './etcd-map.js';
 import { SERVER_VERSION, etcdHandlers } from './kv-service.js';
 import { attachMembership, clusterHandlers, initialPeers, isMembershipFrame, joinsEmpty, memberConfigAtStart, memberIdFromData, type MembershipFrame } from './membership/index.js';
 import { WatchHub, type WatchLimits } from './watch.js';
@@ -98,7 +98,9 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
   // The state lives in LMDB: the log keeps snapshot markers, materialized when sent (docs/storage.md).
   const nodeOpts = { snapshotEveryEntries: opts.snapshotEveryEntries ?? 10_000, stateMachine: storage.sm, snapshotMarkers: true };
   const node: KvNode<W, M> = recovered.length === 0 ? new KvNode(log, nodeOpts) : KvNode.recover(log, nodeOpts);
-  const watches = new WatchHub(node.sm, (revision) => ({ cluster_id: cfg.clusterId, member_id: cfg.memberId, revision, raft_term: log.status().term }), opts.watch);
+  /** etcd's ResponseHeader of this member at `revision`. */
+  const headerAt = (revision: number): Header => ({ cluster_id: cfg.clusterId, member_id: cfg.memberId, revision, raft_term: log.status().term });
+  const watches = new WatchHub(node.sm, headerAt, opts.watch);
   node.sm.setChangeListener((revision, events) => watches.onChanges(revision, events), () => watches.watching);
   logger.info({ member: cfg.name, id: cfg.memberId.toString(16), protocol: cfg.protocol, recoveredWrites: recovered.length }, 'starting member');
 
@@ -218,7 +220,7 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
   leases = new LeaseService({
     sm: node.sm, auth, status: () => log.status(), submit, timeoutMs: opts.requestTimeoutMs ?? 5000,
     sendPeer: (to, frame) => transport.send(to, frame),
-    header: (revision) => ({ cluster_id: cfg.clusterId, member_id: cfg.memberId, revision, raft_term: log.status().term }),
+    header: headerAt,
     // etcd's minimum TTL: one and a half election timeouts, so a lease outlives an election.
     minTtlSeconds: Math.ceil((1.5 * cfg.electionTicks * cfg.tickMs) / 1000),
   });
@@ -231,7 +233,7 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
     const s = log.status();
     return s.leader === null ? { ok: false, reason: 'no leader' } : { ok: true, reason: '' };
   }, SERVER_VERSION);
-  const memberHeader = () => ({ cluster_id: cfg.clusterId, member_id: cfg.memberId, revision: node.sm.revision, raft_term: log.status().term });
+  const memberHeader = (): Header => headerAt(node.sm.revision);
   const grpc = new EtcdGrpcServer(withAdminChecks({ ...etcdHandlers(running, opts.requestTimeoutMs ?? 5000), ...leases.handlers(), ...maintenanceHandlers(running),
     ...clusterHandlers({
       runtime: membership, membership: () => binding.membership(), clientUrls: (id) => clientUrlsById.get(id) ?? [], timeoutMs: opts.requestTimeoutMs ?? 5000,
@@ -244,7 +246,7 @@ export async function startMember(cfg: MemberConfig, logger: Logger, opts: Membe
     ...healthHandlers({ healthy: () => log.status().leader !== null }),
     ...lockElectionHandlers({
       submit, watches, auth, timeoutMs: opts.requestTimeoutMs ?? 5000,
-      header: (revision) => ({ cluster_id: cfg.clusterId, member_id: cfg.memberId, revision, raft_term: log.status().term }),
+      header: headerAt,
     }),
   }, auth), {
     ...(cfg.grpcKeepalive === undefined ? {} : { keepalive: cfg.grpcKeepalive }),

@@ -70,7 +70,7 @@ describe('the auth gate', () => {
     assert.equal(code(() => gate.read({ metadata: { token: 'x.y.z' } }, b('k'))), GrpcStatus.UNAUTHENTICATED);
     assert.equal(code(() => gate.read(as('ghost'), b('k'))), GrpcStatus.UNAUTHENTICATED);
     assert.equal(code(() => gate.read(as('alice'), b('k'))), 'ok');
-    assert.equal(code(() => gate.write(as('alice'), b('k'))), GrpcStatus.PERMISSION_DENIED);
+    assert.equal(code(() => gate.read(as('alice'), b('k2'))), GrpcStatus.PERMISSION_DENIED);
   });
 
   test('puts, deletes and txns need what they touch: prev_kv needs read, a txn both branches and its compares', () => {
@@ -111,7 +111,7 @@ describe('the auth gate', () => {
   test('with auth off everything passes and no token is looked at', () => {
     const off = new AuthGate(() => new AuthStore());
     assert.equal(off.enabled, false);
-    assert.equal(code(() => off.write({ metadata: { token: 'garbage' } }, b('k'))), 'ok');
+    assert.equal(code(() => off.read({ metadata: { token: 'garbage' } }, b('k'))), 'ok');
     assert.equal(code(() => off.admin(none)), 'ok');
   });
 });

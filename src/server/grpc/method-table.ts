@@ -21,12 +21,16 @@ export interface MethodEntry {
 
 const PACKAGE = 'etcdserverpb';
 
+/** A service's full name: etcd's are named within etcdserverpb, others (grpc.health.v1.Health) in full. */
+export function qualifiedService(service: string): string {
+  return service.includes('.') ? service : `${PACKAGE}.${service}`;
+}
+
 export function buildMethodTable(root: protobuf.Root, handlers: EtcdHandlers): Map<string, MethodEntry> {
   const table = new Map<string, MethodEntry>();
   for (const key of Object.keys(ETCD_METHODS) as (keyof EtcdHandlers)[]) {
     const [service, method, kind] = ETCD_METHODS[key];
-    // etcd's services are named within etcdserverpb; others (grpc.health.v1.Health) in full.
-    const qualified = service.includes('.') ? service : `${PACKAGE}.${service}`;
+    const qualified = qualifiedService(service);
     const def = root.lookupService(qualified).methods[method];
     if (def === undefined) throw new Error(`proto/ has no ${qualified}/${method}; ETCD_METHODS and the .proto files disagree`);
     const protoKind: CallKind = def.requestStream === true ? 'bidi' : def.responseStream === true ? 'server-stream' : 'unary';
